@@ -1,0 +1,193 @@
+// OpenCL devices, the context/queue ellesmere runs on, device buffers and kernel timings: the public runtime API.
+// Discovery and selection follow ELLESMERE_DEVICE; every device gets a normalised, stable DeviceKey.
+//
+// Thread safety: list_devices() and select_device() may be called from any thread. A Context, and the buffers
+// and event lists made from it, belong to one thread at a time (its queue is in-order and its kernel objects
+// hold arguments); give each thread its own Context.
+#pragma once
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ellesmere {
+
+enum class DeviceType { gpu, accelerator, cpu, other };
+const char* device_type_name(DeviceType t) noexcept;   // "gpu", "accelerator", "cpu", "other"
+
+// A normalised device identity: the same chip with the same number of compute units gets the same key whatever
+// the driver calls it (AMD's "Ellesmere", ROCm's "gfx803", Mesa's "AMD Radeon RX 580 (polaris10 ...)" all give
+// "amd-polaris-36cu"). family is the key without the CU count ("amd-polaris"). Polaris is never folded into Fiji,
+// although both are gfx803.
+struct DeviceKey {
+  std::string key;
+  std::string family;
+};
+
+// Builds the DeviceKey from what the driver reports. board_name is CL_DEVICE_BOARD_NAME_AMD where available.
+DeviceKey make_device_key(std::string_view platform_name, std::string_view device_name, std::string_view board_name,
+                          std::string_view vendor, int compute_units, DeviceType type);
+
+struct DeviceInfo {
+  int index = -1;                  // position in list_devices(); ELLESMERE_DEVICE=<index> selects it
+  std::string platform_name;
+  std::string platform_version;
+  std::string name;                // CL_DEVICE_NAME, as the driver reports it
+  std::string board_name;          // CL_DEVICE_BOARD_NAME_AMD, empty when the driver has none
+  std::string vendor;
+  std::string driver_version;      // CL_DRIVER_VERSION
+  std::string device_version;      // CL_DEVICE_VERSION, "OpenCL 1.2 ..."
+  std::string opencl_c_version;    // CL_DEVICE_OPENCL_C_VERSION, "OpenCL C 1.2 ..."
+  DeviceType type = DeviceType::other;
+  int compute_units = 0;
+  int max_clock_mhz = 0;
+  std::size_t max_work_group_size = 0;
+  std::array<std::size_t, 3> max_work_item_sizes{};
+  std::uint64_t local_mem_bytes = 0;
+  std::uint64_t global_mem_bytes = 0;
+  std::uint64_t max_alloc_bytes = 0;
+  std::vector<std::string> extensions;
+  bool has_fp16 = false;           // cl_khr_fp16
+  bool has_fp64 = false;           // cl_khr_fp64
+  std::string key;                 // DeviceKey::key
+  std::string family;              // DeviceKey::family
+
+  bool has_extension(std::string_view name) const;
+  // OpenCL C version as major*10+minor (11, 12, 20, 30), parsed from opencl_c_version.
+  int opencl_c_version_number() const;
+};
+
+// Every device of every platform, in a stable order (platform, then device).
+std::vector<DeviceInfo> list_devices();
+
+// The device a Context uses. selector: "" means ELLESMERE_DEVICE, and if that is unset too, the first GPU, else
+// the first accelerator, else the first CPU. Otherwise an index into list_devices() or a case-insensitive
+// substring of "<platform name> <device name> <key>". Throws NotSupported (listing what exists) if nothing matches
+// or there is no OpenCL device at all.
+DeviceInfo select_device(std::string_view selector = "");
+
+namespace detail {
+struct ContextImpl;
+}
+
+// An OpenCL context and one in-order queue with profiling enabled on one device, plus the program and kernel
+// caches that go with them. Move-only.
+class Context {
+ public:
+  explicit Context(std::string_view selector = "");
+  explicit Context(const DeviceInfo& device);
+  ~Context();
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const DeviceInfo& device() const;
+  cl_context cl_context_handle() const;
+  cl_device_id cl_device_handle() const;
+  cl_command_queue cl_queue_handle() const;
+  void finish();   // waits for everything enqueued on the queue
+
+  detail::ContextImpl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<detail::ContextImpl> impl_;
+};
+
+// Completion handles of the kernels an operation enqueued (retained; released on destruction).
+class EventList {
+ public:
+  EventList() = default;
+  ~EventList();
+  EventList(EventList&&) noexcept;
+  EventList& operator=(EventList&&) noexcept;
+  EventList(const EventList&);
+  EventList& operator=(const EventList&);
+
+  void add(cl_event event);   // takes ownership of one reference
+  void append(const EventList& other);
+  std::size_t size() const { return events_.size(); }
+  const std::vector<cl_event>& handles() const { return events_; }
+  void wait() const;
+  // Device time of every event, from CL_PROFILING_COMMAND_START to CL_PROFILING_COMMAND_END, summed. Waits.
+  double device_ns() const;
+  // From the first event's START to the last one's END (includes gaps between kernels). Waits.
+  double span_ns() const;
+
+ private:
+  std::vector<cl_event> events_;
+};
+
+// Untyped device memory on one Context (retains its context and queue, so it may outlive the Context object).
+class RawBuffer {
+ public:
+  RawBuffer() = default;
+  RawBuffer(Context& context, std::size_t bytes, std::string_view what = "buffer");
+  ~RawBuffer();
+  RawBuffer(RawBuffer&&) noexcept;
+  RawBuffer& operator=(RawBuffer&&) noexcept;
+  RawBuffer(const RawBuffer&) = delete;
+  RawBuffer& operator=(const RawBuffer&) = delete;
+
+  std::size_t bytes() const { return bytes_; }
+  cl_mem handle() const { return mem_; }
+  // Blocking copies; throw InvalidArgument when [offset, offset+bytes) is outside the buffer.
+  void upload(const void* src, std::size_t bytes, std::size_t offset = 0);
+  void download(void* dst, std::size_t bytes, std::size_t offset = 0) const;
+  // Repeats pattern over the whole buffer (bytes() must be a multiple of pattern_size); blocking.
+  void fill(const void* pattern, std::size_t pattern_size);
+
+ private:
+  cl_mem mem_ = nullptr;
+  cl_command_queue queue_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Typed device memory: count elements of T.
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Context& context, std::size_t count, std::string_view what = "buffer")
+      : raw_(context, count * sizeof(T), what), count_(count) {}
+  Buffer(Context& context, std::span<const T> values, std::string_view what = "buffer")
+      : Buffer(context, values.size(), what) {
+    upload(values);
+  }
+
+  std::size_t size() const { return count_; }
+  cl_mem handle() const { return raw_.handle(); }
+  RawBuffer& raw() { return raw_; }
+  const RawBuffer& raw() const { return raw_; }
+
+  void upload(std::span<const T> values, std::size_t offset = 0) {
+    raw_.upload(values.data(), values.size_bytes(), offset * sizeof(T));
+  }
+  void download(std::span<T> values, std::size_t offset = 0) const {
+    raw_.download(values.data(), values.size_bytes(), offset * sizeof(T));
+  }
+  std::vector<T> to_vector() const {
+    std::vector<T> v(count_);
+    download(v);
+    return v;
+  }
+  void fill(const T& value) {
+    if (count_ > 0) raw_.fill(&value, sizeof(T));
+  }
+
+ private:
+  RawBuffer raw_;
+  std::size_t count_ = 0;
+};
+
+}  // namespace ellesmere

@@ -1,0 +1,46 @@
+// gemm_f32_clblast Impl: fp32 GEMM through CLBlast (Debian libclblast), the fp32 path every other kernel is
+// compared with and the pipeline falls back to. Runs transposed operands too; CLBlast tunes its own kernels.
+#include <clblast.h>
+
+#include <fmt/format.h>
+
+#include "ops/gemm/gemm_impl.hpp"
+
+namespace ellesmere::ops {
+
+namespace {
+
+class GemmF32Clblast final : public GemmF32Impl {
+ public:
+  std::string name() const override { return "gemm_f32_clblast"; }
+
+  std::string applicable(const GemmProblem& p, const DeviceInfo&) const override {
+    // CLBlast rejects zero dimensions (kInvalidDimension); BLAS defines K = 0 as C = beta*C.
+    if (p.k == 0) return "K = 0 (CLBlast rejects zero dimensions)";
+    return {};
+  }
+
+  EventList launch(detail::ContextImpl& ctx, const GemmProblem& p, const Params&,
+                   const GemmArgs& args) const override {
+    cl_command_queue queue = ctx.queue();
+    cl_event event = nullptr;
+    auto status = clblast::Gemm<float>(
+        clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
+        p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),
+        std::size_t(p.k), args.alpha, args.a, 0, std::size_t(lda_of(p)), args.b, 0, std::size_t(ldb_of(p)),
+        args.beta, args.c, 0, std::size_t(p.n), &queue, &event);
+    if (status != clblast::StatusCode::kSuccess) {
+      if (event) clReleaseEvent(event);
+      throw ClError(int(status), "clblast::Gemm", fmt::format("{} {}", name(), p.str()));
+    }
+    EventList events;
+    events.add(event);
+    return events;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<GemmF32Impl> make_gemm_f32_clblast() { return std::make_unique<GemmF32Clblast>(); }
+
+}  // namespace ellesmere::ops

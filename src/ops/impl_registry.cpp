@@ -1,0 +1,21 @@
+// The concatenation of every op's Impl list.
+#include "ops/impl_registry.hpp"
+
+#include "ops/gemm/gemm_impl.hpp"
+
+namespace ellesmere::ops {
+
+std::vector<const ImplBase*> all_impls() {
+  std::vector<const ImplBase*> out;
+  for (const auto& impl : gemm_f32_list()) out.push_back(impl.get());
+  return out;
+}
+
+const ImplBase* find_impl(std::string_view name) {
+  for (const ImplBase* impl : all_impls()) {
+    if (impl->name() == name) return impl;
+  }
+  return nullptr;
+}
+
+}  // namespace ellesmere::ops

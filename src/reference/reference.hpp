@@ -1,0 +1,51 @@
+// ellesmere_reference: naive, obviously correct Eigen versions of every op (*_ref), plus the helpers tests,
+// benchmarks and tools share to compare against them (seeded inputs, poisoning, error norms, problem lists).
+// Never linked into the core library.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ellesmere/ops.hpp"
+
+namespace ellesmere::reference {
+
+// fp32 GEMM: ||out - ref|| / ||ref|| bound for inputs in [-1, 1) and K <= 4096. fp32 accumulation of K products
+// has a typical relative error of about sqrt(K) * 2^-24 (3.8e-6 at K = 4096); 1e-5 leaves headroom for summation
+// order while still catching a single wrong element (which gives ~1/sqrt(M*N) or more).
+inline constexpr double kGemmF32Tolerance = 1e-5;
+
+// C = alpha * op(A) * op(B) + beta * C with A, B, C stored as GemmProblem describes. Accumulates in double, so the
+// reference is more accurate than any fp32 kernel it checks. beta == 0 ignores C's old contents (NaN included).
+void gemm_f32_ref(const GemmProblem& problem, std::span<const float> a, std::span<const float> b,
+                  std::span<float> c, float alpha = 1.0f, float beta = 0.0f);
+
+// Relative error ||out - ref||_2 / ||ref||_2 (||out - ref||_2 when ref is all zero); NaN/Inf in out give +inf.
+double relative_error(std::span<const float> out, std::span<const float> ref);
+// max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.
+double max_abs_error(std::span<const float> out, std::span<const float> ref);
+
+// Uniform values in [lo, hi) from a seeded generator (deterministic across runs and platforms of one libstdc++).
+std::vector<float> random_floats(std::size_t count, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// A value no correct kernel writes: a quiet NaN with a recognisable payload. Poison outputs with it first, so an
+// element a kernel forgot to write shows up as a mismatch.
+float poison_f32();
+// Index of the first element still holding the poison bit pattern, or -1.
+std::int64_t first_poisoned(std::span<const float> values);
+
+// Lines of tests/problems/<op>.txt: "<problem> [tags...]"; '#' comments. Tags say who uses it: test, bench,
+// oclgrind, tune. Throws FileError with the line number on a malformed line.
+struct ProblemLine {
+  std::string problem;
+  std::vector<std::string> tags;
+  bool has(std::string_view tag) const;
+};
+std::vector<ProblemLine> read_problem_file(const std::string& path);
+// The problems of a file carrying tag.
+std::vector<std::string> problems_tagged(const std::string& path, std::string_view tag);
+
+}  // namespace ellesmere::reference

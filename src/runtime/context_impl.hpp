@@ -1,0 +1,61 @@
+// What a Context holds: device, OpenCL context, in-order profiling queue, program cache and kernel objects.
+// Internal; ops and Impls reach it through Context::impl().
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ellesmere/device.hpp"
+#include "runtime/cl.hpp"
+#include "runtime/program_cache.hpp"
+
+namespace ellesmere::detail {
+
+struct ContextImpl {
+  ContextImpl(cl::Device device, DeviceInfo info);
+
+  // A kernel object from kernel_file built with options, cached per (file, options, kernel name). Its arguments
+  // persist between uses: set all of them before every launch.
+  cl::Kernel& kernel(const std::string& kernel_file, const std::string& kernel_name, const std::string& options);
+  // Same for source text not in the registry.
+  cl::Kernel& kernel_from_source(const std::string& name, const std::string& source, const std::string& kernel_name,
+                                 const std::string& options);
+
+  // Enqueues kernel over global/local and returns its event; the error names what was launched.
+  cl::Event launch(cl::Kernel& kernel, const cl::NDRange& global, const cl::NDRange& local,
+                   const std::string& what);
+
+  DeviceInfo info;
+  cl::Device device;
+  cl::Context context;
+  cl::CommandQueue queue;
+  runtime::ProgramCache programs;
+
+ private:
+  cl::Kernel& kernel_of(const cl::Program& program, const std::string& cache_key, const std::string& kernel_name);
+  std::map<std::string, cl::Kernel> kernels_;
+};
+
+// Sets every argument of kernel in order; cl_mem handles go through the size/pointer form (the bindings refuse
+// raw pointers). what names the kernel in an error.
+inline void set_arg(cl::Kernel& kernel, cl_uint index, const std::string& what, cl_mem mem) {
+  runtime::check(kernel.setArg(index, sizeof(cl_mem), &mem), "clSetKernelArg",
+                 what + " argument " + std::to_string(index));
+}
+template <class T>
+void set_arg(cl::Kernel& kernel, cl_uint index, const std::string& what, const T& value) {
+  runtime::check(kernel.setArg(index, value), "clSetKernelArg", what + " argument " + std::to_string(index));
+}
+template <class... Args>
+void set_args(cl::Kernel& kernel, const std::string& what, const Args&... args) {
+  cl_uint index = 0;
+  (set_arg(kernel, index++, what, args), ...);
+}
+
+// Adds a reference to event to events (the cl::Event keeps its own).
+inline void track(EventList& events, const cl::Event& event) {
+  clRetainEvent(event());
+  events.add(event());
+}
+
+}  // namespace ellesmere::detail

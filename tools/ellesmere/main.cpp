@@ -1,0 +1,195 @@
+// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile. Later issues add subcommands.
+// Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ellesmere/device.hpp"
+#include "ellesmere/error.hpp"
+#include "ellesmere/profile.hpp"
+#include "selfcheck.hpp"
+
+namespace {
+
+using namespace ellesmere;
+
+std::string mib(std::uint64_t bytes) {
+  if (bytes >= (std::uint64_t(1) << 30)) return fmt::format("{:.1f} GiB", double(bytes) / double(1 << 30));
+  if (bytes >= (std::uint64_t(1) << 20)) return fmt::format("{:.0f} MiB", double(bytes) / double(1 << 20));
+  return fmt::format("{} KiB", bytes >> 10);
+}
+
+int cmd_devices(const std::string& selector, bool json) {
+  const auto devices = list_devices();
+  std::optional<int> chosen;
+  std::string why_none;
+  try {
+    chosen = select_device(selector).index;
+  } catch (const Error& e) {
+    why_none = e.what();
+  }
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& d : devices) {
+      out.push_back({{"index", d.index},
+                     {"selected", chosen && *chosen == d.index},
+                     {"key", d.key},
+                     {"family", d.family},
+                     {"platform", d.platform_name},
+                     {"name", d.name},
+                     {"board_name", d.board_name},
+                     {"vendor", d.vendor},
+                     {"type", device_type_name(d.type)},
+                     {"driver_version", d.driver_version},
+                     {"device_version", d.device_version},
+                     {"opencl_c_version", d.opencl_c_version},
+                     {"compute_units", d.compute_units},
+                     {"max_clock_mhz", d.max_clock_mhz},
+                     {"max_work_group_size", d.max_work_group_size},
+                     {"local_mem_bytes", d.local_mem_bytes},
+                     {"global_mem_bytes", d.global_mem_bytes},
+                     {"max_alloc_bytes", d.max_alloc_bytes},
+                     {"fp16", d.has_fp16},
+                     {"fp64", d.has_fp64},
+                     {"extensions", d.extensions}});
+    }
+    std::cout << out.dump(2) << '\n';
+    return devices.empty() ? 1 : 0;
+  }
+  if (devices.empty()) {
+    std::cout << "No OpenCL device found. Install an ICD (tools/install-deps.sh installs PoCL), or check "
+                 "OCL_ICD_VENDORS.\n";
+    return 1;
+  }
+  fmt::print("OpenCL devices ('*' = the one ellesmere uses; ELLESMERE_DEVICE or --device picks another by index or "
+             "name):\n");
+  for (const auto& d : devices) {
+    const bool sel = chosen && *chosen == d.index;
+    fmt::print("{} {}  {}\n", sel ? "*" : " ", d.index, d.key);
+    fmt::print("      {} / {}{}\n", d.platform_name, d.name, d.board_name.empty() ? "" : " (" + d.board_name + ")");
+    fmt::print("      {}, {} CUs @ {} MHz, work-group <= {}, local {}, global {}, {}, fp16 {}, driver {}\n",
+               device_type_name(d.type), d.compute_units, d.max_clock_mhz, d.max_work_group_size,
+               mib(d.local_mem_bytes), mib(d.global_mem_bytes), d.opencl_c_version, d.has_fp16 ? "yes" : "no",
+               d.driver_version);
+  }
+  if (!chosen) fmt::print("No device selected: {}\n", why_none);
+  return chosen ? 0 : 1;
+}
+
+void print_profile(const DeviceProfile& p) {
+  fmt::print("{} ({}){}\n", p.name, p.key, p.model_estimate ? "  [MODEL ESTIMATE: spec sheet, not measured]" : "");
+  if (!p.device.empty()) fmt::print("  device            {}\n", p.device);
+  if (!p.driver.empty()) fmt::print("  driver            {}\n", p.driver);
+  if (!p.date.empty()) fmt::print("  measured          {}\n", p.date);
+  fmt::print("  copy bandwidth    {:10.2f} GB/s\n", p.bandwidth_gbps);
+  fmt::print("  fp32 FMA rate     {:10.2f} GFLOP/s\n", p.fp32_gflops);
+  if (p.fp16_gflops > 0) fmt::print("  fp16 rate         {:10.2f} GFLOP/s\n", p.fp16_gflops);
+  fmt::print("  int8 MAC rate     {:10.2f} GOP/s\n", p.int8_gops);
+  fmt::print("  launch overhead   {:10.2f} us\n", p.launch_overhead_us);
+  for (const auto& s : p.sources) fmt::print("  source: {}\n", s);
+}
+
+int cmd_calibrate(const std::string& selector, bool quick, bool save, bool verbose) {
+  Context ctx(selector);
+  fmt::print("Calibrating {} ({}){}...\n", ctx.device().name, ctx.device().key, quick ? " (quick)" : "");
+  DeviceProfile p = calibrate(ctx, CalibrateOptions{.quick = quick, .verbose = verbose});
+  print_profile(p);
+  if (save) fmt::print("Saved to {}\n", save_profile(p));
+  return 0;
+}
+
+int cmd_profile_show(const std::string& selector, const std::string& which) {
+  if (!which.empty()) {
+    if (auto saved = load_saved_profile(which)) {
+      print_profile(*saved);
+      return 0;
+    }
+    print_profile(builtin_profile(which));
+    return 0;
+  }
+  const DeviceInfo dev = select_device(selector);
+  if (auto saved = load_saved_profile(dev.key)) {
+    print_profile(*saved);
+  } else {
+    fmt::print("No saved profile for {} (run `ellesmere calibrate`).\n", dev.key);
+  }
+  for (const auto& name : builtin_profile_names()) fmt::print("Built-in: {}\n", name);
+  return 0;
+}
+
+int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
+  Context ctx(selector);
+  fmt::print("Self-check on {} ({}, {}), seed {}: every Impl against the Eigen reference, outputs poisoned "
+             "first.\n",
+             ctx.device().name, ctx.device().key, ctx.device().platform_name, seed);
+  auto rows = tools::run_selfcheck(ctx, seed);
+  fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", "op", "impl", "problem",
+             "device", "max|err|", "rel err", "tol", "first ms", "kernel ms", "result");
+  int failures = 0;
+  for (const auto& r : rows) {
+    const bool ran = r.status == "ok" || r.status.rfind("FAIL: element", 0) == 0 || r.status.rfind("FAIL: error", 0) == 0;
+    if (r.status.rfind("FAIL", 0) == 0) ++failures;
+    if (ran) {
+      fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10.2e} {:>10.2e} {:>8.0e} {:>10.2f} {:>10.3f}  {}\n", r.op, r.impl,
+                 r.problem, r.device, r.max_abs_error, r.rel_error, r.tolerance, r.first_ms, r.device_ms, r.status);
+    } else {
+      fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", r.op, r.impl, r.problem,
+                 r.device, "-", "-", "-", "-", "-", r.status);
+    }
+  }
+  fmt::print("{}: {} of {} checks failed (times measured on {})\n", failures ? "FAILED" : "PASSED", failures,
+             rows.size(), ctx.device().key);
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ellesmere: OpenCL kernels for AMD Polaris GPUs (RX 470/480/570/580/590)"};
+  app.require_subcommand(1);
+  std::string device;
+  app.add_option("--device", device,
+                 "Device to use: an index from `ellesmere devices` or a case-insensitive name substring "
+                 "(default: ELLESMERE_DEVICE, else the first GPU, accelerator, then CPU)");
+
+  bool json = false;
+  auto* devices = app.add_subcommand("devices", "List OpenCL devices with their DeviceKey and limits");
+  devices->add_flag("--json", json, "Print JSON");
+
+  bool quick = false, no_save = false, verbose = false;
+  auto* cal = app.add_subcommand("calibrate", "Measure bandwidth, fp32/int8 rates and launch overhead; save the "
+                                              "device profile");
+  cal->add_flag("--quick", quick, "Smaller sizes and fewer repetitions");
+  cal->add_flag("--no-save", no_save, "Print only; do not write the profile");
+  cal->add_flag("-v,--verbose", verbose, "Print every measurement");
+
+  std::uint64_t seed = 2026;
+  auto* self = app.add_subcommand("selfcheck", "Run every op's Impls on a small problem against the reference");
+  self->add_option("--seed", seed, "Seed of the random inputs");
+
+  std::string which;
+  auto* profile = app.add_subcommand("profile", "Device profiles");
+  profile->require_subcommand(1);
+  auto* show = profile->add_subcommand("show", "Print a profile: a saved key, a built-in name (rx580), or the "
+                                               "current device's");
+  show->add_option("name", which, "Profile key or built-in name");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*devices) return cmd_devices(device, json);
+    if (*cal) return cmd_calibrate(device, quick, !no_save, verbose);
+    if (*self) return cmd_selfcheck(device, seed);
+    if (*show) return cmd_profile_show(device, which);
+  } catch (const ellesmere::Error& e) {
+    std::cerr << "ellesmere: error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ellesmere: internal error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}
