@@ -11,6 +11,8 @@ packages=(
   ocl-icd-opencl-dev opencl-headers opencl-clhpp-headers pocl-opencl-icd oclgrind clinfo
   # libraries
   libclblast-dev libeigen3-dev libbenchmark-dev libgtest-dev libgmock-dev
+  # real ONNX files (node tests with input and output tensors) for the loaders and op tests
+  libonnx-testdata
   nlohmann-json3-dev libcli11-dev libfmt-dev libprotobuf-dev protobuf-compiler libonnx-dev
 )
 

@@ -1,6 +1,7 @@
 // The target-limits check (RX 580 under AMD's drivers) run by the `polaris` test label.
 #include "ops/target_limits.hpp"
 
+#include <cctype>
 #include <regex>
 #include <sstream>
 
@@ -38,12 +39,56 @@ TargetLimits polaris_limits() {
   return t;
 }
 
+namespace {
+
+// How cond mentions ext: +1 for a positive test (ext, defined(ext)), -1 for a negated one (!defined(ext)), 0 not.
+int mention(const std::string& cond, const std::string& ext) {
+  for (auto pos = cond.find(ext); pos != std::string::npos; pos = cond.find(ext, pos + 1)) {
+    const auto after = pos + ext.size();
+    const bool word_start = pos == 0 || !(std::isalnum(static_cast<unsigned char>(cond[pos - 1])) || cond[pos - 1] == '_');
+    const bool word_end = after >= cond.size() ||
+                          !(std::isalnum(static_cast<unsigned char>(cond[after])) || cond[after] == '_');
+    if (!word_start || !word_end) continue;
+    // Walk back over spaces, '(' and the word "defined" to the operator before the test, if any.
+    std::size_t i = pos;
+    auto skip = [&] {
+      while (i > 0 && (cond[i - 1] == ' ' || cond[i - 1] == '\t' || cond[i - 1] == '(')) --i;
+    };
+    skip();
+    if (i >= 7 && cond.compare(i - 7, 7, "defined") == 0) {
+      i -= 7;
+      skip();
+    }
+    return (i > 0 && cond[i - 1] == '!') ? -1 : 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::vector<std::string> unguarded_extensions(std::string_view source) {
   static const std::regex pragma(R"(^\s*#\s*pragma\s+OPENCL\s+EXTENSION\s+(\w+)\s*:\s*enable)");
   static const std::regex open_if(R"(^\s*#\s*(if|ifdef|ifndef)\b(.*))");
-  static const std::regex elif(R"(^\s*#\s*(elif|else)\b(.*))");
+  static const std::regex elif(R"(^\s*#\s*elif\b(.*))");
+  static const std::regex else_(R"(^\s*#\s*else\b)");
   static const std::regex endif(R"(^\s*#\s*endif\b)");
-  std::vector<std::string> conditions;   // text of each enclosing #if, with its #elif/#else
+  // One frame per enclosing conditional: the branch we are in is guarded for ext when its condition holds only
+  // if ext is defined (#ifdef ext, #if defined(ext), the #else of #ifndef ext or of #if !defined(ext)).
+  struct Frame {
+    std::string kind;   // "ifdef", "ifndef" or "if" (#elif becomes "if")
+    std::string cond;
+    bool in_else = false;
+  };
+  std::vector<Frame> frames;
+  auto guarded = [&](const std::string& ext) {
+    for (const auto& f : frames) {
+      const int m = f.kind == "ifdef" ? (mention(f.cond, ext) != 0 ? 1 : 0)
+                  : f.kind == "ifndef" ? (mention(f.cond, ext) != 0 ? -1 : 0)
+                                       : mention(f.cond, ext);
+      if ((m > 0 && !f.in_else) || (m < 0 && f.in_else)) return true;
+    }
+    return false;
+  };
   std::vector<std::string> out;
   std::istringstream in{std::string(source)};
   std::string line;
@@ -52,16 +97,15 @@ std::vector<std::string> unguarded_extensions(std::string_view source) {
     ++number;
     std::smatch m;
     if (std::regex_search(line, m, open_if)) {
-      conditions.push_back(m[2]);
+      frames.push_back({m[1], m[2], false});
     } else if (std::regex_search(line, m, elif)) {
-      if (!conditions.empty()) conditions.back() += " " + m[2].str();
+      if (!frames.empty()) frames.back() = {"if", m[1], false};
+    } else if (std::regex_search(line, else_)) {
+      if (!frames.empty()) frames.back().in_else = true;
     } else if (std::regex_search(line, endif)) {
-      if (!conditions.empty()) conditions.pop_back();
+      if (!frames.empty()) frames.pop_back();
     } else if (std::regex_search(line, m, pragma)) {
-      const std::string ext = m[1];
-      bool guarded = false;
-      for (const auto& c : conditions) guarded = guarded || c.find(ext) != std::string::npos;
-      if (!guarded) out.push_back(fmt::format("line {}: {}", number, ext));
+      if (!guarded(m[1])) out.push_back(fmt::format("line {}: {}", number, m[1].str()));
     }
   }
   return out;

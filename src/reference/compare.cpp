@@ -48,7 +48,10 @@ std::vector<float> random_floats(std::size_t count, std::uint64_t seed, float lo
   // standard libraries.
   std::vector<float> v(count);
   const double scale = (double(hi) - double(lo)) / 18446744073709551616.0;
-  for (auto& x : v) x = float(double(lo) + double(gen()) * scale);
+  for (auto& x : v) {
+    x = float(double(lo) + double(gen()) * scale);
+    if (x >= hi) x = std::nextafter(hi, lo);   // rounding to float can reach hi; the range is half-open
+  }
   return v;
 }
 

@@ -75,6 +75,27 @@ std::string amd_chip(const std::string& text, int compute_units) {
   return {};
 }
 
+// For an AMD chip amd_chip() does not know: Mesa's codename in parentheses ("(radeonsi, navi14, LLVM ...)" ->
+// "navi14"), else the product name without the parenthesised part, which holds driver, LLVM and kernel
+// versions that must never reach a key.
+std::string amd_codename(std::string_view device_name) {
+  static const std::regex codename(R"(^[a-z]+[0-9]+[a-z0-9]*$)");
+  const auto open = device_name.find('(');
+  if (open != std::string_view::npos) {
+    std::string inside = lower(device_name.substr(open + 1));
+    inside = inside.substr(0, inside.find(')'));
+    std::istringstream parts(inside);
+    for (std::string part; std::getline(parts, part, ',');) {
+      part.erase(0, part.find_first_not_of(' '));
+      part.erase(part.find_last_not_of(' ') + 1);
+      if (std::regex_match(part, codename) && part.rfind("llvm", 0) != 0 && part.rfind("drm", 0) != 0) return part;
+    }
+  }
+  std::string name = lower(device_name.substr(0, open));
+  if (name.rfind("amd ", 0) == 0) name.erase(0, 4);
+  return slug(name);
+}
+
 }  // namespace
 
 DeviceKey make_device_key(std::string_view platform_name, std::string_view device_name, std::string_view board_name,
@@ -108,7 +129,8 @@ DeviceKey make_device_key(std::string_view platform_name, std::string_view devic
     family = "pocl-" + std::string(device_type_name(type)) + "-" + slug(arch.empty() ? rest : arch);
   } else if (amd_gpu) {
     std::string chip = amd_chip(all, compute_units);
-    family = "amd-" + (chip.empty() ? slug(device_name) : chip);
+    if (chip.empty()) chip = amd_codename(device_name);
+    family = "amd-" + chip;
   } else if (contains(vend, "nvidia")) {
     std::string n(device_name);
     for (std::string_view drop : {"NVIDIA ", "GeForce ", "Tesla "}) {

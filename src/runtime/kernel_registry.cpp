@@ -59,7 +59,9 @@ void expand(const std::string& name, const std::string& text, std::set<std::stri
     // Resolve relative to the including file first, then to the kernel root (as a C compiler with -I<root> would).
     std::string target;
     std::optional<std::string> body;
-    for (const std::string& candidate : {parent_of(name) + m[1].str(), m[1].str()}) {
+    for (std::string candidate : {parent_of(name) + m[1].str(), m[1].str()}) {
+      // "gemm/../common/x.h" and "common/x.h" are one header: normalise before looking up and de-duplicating.
+      candidate = fs::path(candidate).lexically_normal().generic_string();
       if ((body = raw_file(candidate))) {
         target = candidate;
         break;

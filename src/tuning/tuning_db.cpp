@@ -126,6 +126,7 @@ void TuningDb::load_file(const std::string& path, Layer layer) {
 }
 
 void TuningDb::add_override(TuningEntry entry) {
+  ops::ProblemText::parse(entry.problem);   // a malformed problem would make every later lookup throw
   entry.layer = Layer::override_;
   if (entry.origin.empty()) entry.origin = "runtime override";
   std::lock_guard lock(mutex_);
@@ -158,15 +159,18 @@ Lookup TuningDb::lookup(std::string_view device_key, std::string_view device_fam
   const ops::ProblemText wanted = ops::ProblemText::parse(problem);
   Lookup result;
 
-  // Candidates per level; within a level the higher layer wins, then the nearer problem, then the later line.
+  // Candidates per level; within a level the higher layer wins, then the nearer problem, then the later line
+  // (a line appended to a file overrides an earlier one, as a re-tune would).
   struct Candidate {
     const TuningEntry* entry;
     Level level;
     double distance;
+    std::size_t index;
   };
   std::vector<Candidate> candidates;
   std::lock_guard lock(mutex_);
-  for (const auto& e : entries_) {
+  for (std::size_t index = 0; index < entries_.size(); ++index) {
+    const TuningEntry& e = entries_[index];
     if (e.impl != impl.name()) continue;
     const bool same_device = e.device == device_key;
     const bool same_family = !same_device && (e.device == device_family || family_of(e.device) == device_family);
@@ -178,12 +182,13 @@ Lookup TuningDb::lookup(std::string_view device_key, std::string_view device_fam
     }
     Level level = same_device ? (d == 0 ? Level::exact : Level::nearest_problem)
                               : (d == 0 ? Level::family_exact : Level::family_nearest);
-    candidates.push_back({&e, level, d});
+    candidates.push_back({&e, level, d, index});
   }
-  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     if (a.level != b.level) return a.level < b.level;
     if (a.entry->layer != b.entry->layer) return a.entry->layer > b.entry->layer;
-    return a.distance < b.distance;
+    if (a.distance != b.distance) return a.distance < b.distance;
+    return a.index > b.index;
   });
   for (const auto& c : candidates) {
     ops::Params params;

@@ -53,7 +53,7 @@ class TuningDb {
   void load_text(std::string_view text, const std::string& origin, Layer layer);
   // Reads a file if it exists (a missing user file is not an error; an unreadable one is a warning).
   void load_file(const std::string& path, Layer layer);
-  void add_override(TuningEntry entry);
+  void add_override(TuningEntry entry);   // throws InvalidArgument on a malformed problem
   void clear_overrides();
 
   // The Params to use for impl on a problem: the most specific entry whose Params are valid on device, the

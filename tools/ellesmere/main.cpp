@@ -1,5 +1,6 @@
 // The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile. Later issues add subcommands.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -10,7 +11,10 @@
 
 #include "ellesmere/device.hpp"
 #include "ellesmere/error.hpp"
+#include "ellesmere/ops.hpp"
 #include "ellesmere/profile.hpp"
+#include "reference/reference.hpp"
+#include "runtime/context_impl.hpp"
 #include "selfcheck.hpp"
 
 namespace {
@@ -146,6 +150,32 @@ int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
   return failures ? 1 : 0;
 }
 
+// Wall time of this process's first fp32 GEMM: Context creation, then the first call (program build or cache
+// load, launch, wait), then a second call. tools/measure-first-call.sh runs it cold and warm.
+int cmd_first_call(const std::string& selector, const std::string& problem_text, const std::string& impl) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const GemmProblem p = GemmProblem::parse(problem_text);
+  const auto a = reference::random_floats(std::size_t(p.m * p.k), 1);
+  const auto b = reference::random_floats(std::size_t(p.k * p.n), 2);
+  const auto t0 = Clock::now();
+  Context ctx(selector);
+  const auto t1 = Clock::now();
+  Buffer<float> da(ctx, std::span<const float>(a)), db(ctx, std::span<const float>(b));
+  Buffer<float> dc(ctx, std::size_t(p.m * p.n));
+  const auto t2 = Clock::now();
+  gemm_f32(ctx, p, da, db, dc, {.impl = impl}).wait();
+  const auto t3 = Clock::now();
+  gemm_f32(ctx, p, da, db, dc, {.impl = impl}).wait();
+  const auto t4 = Clock::now();
+  const auto stats = ctx.impl().programs.stats();
+  fmt::print("first-call device={} problem={} impl={} context_ms={:.2f} first_call_ms={:.2f} second_call_ms={:.2f} "
+             "programs_built={} programs_from_disk={}\n",
+             ctx.device().key, p.str(), impl.empty() ? "(dispatch)" : impl, ms(t0, t1), ms(t2, t3), ms(t3, t4),
+             stats.builds, stats.disk_hits);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,12 +208,19 @@ int main(int argc, char** argv) {
                                                "current device's");
   show->add_option("name", which, "Profile key or built-in name");
 
+  std::string fc_problem = "gemm_f32:m256n256k256", fc_impl;
+  auto* first = app.add_subcommand("first-call", "Time this process's first fp32 GEMM (cache load or compile "
+                                                 "included); see tools/measure-first-call.sh");
+  first->add_option("--problem", fc_problem, "Problem to run");
+  first->add_option("--impl", fc_impl, "Impl to force (default: dispatch's choice)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*devices) return cmd_devices(device, json);
     if (*cal) return cmd_calibrate(device, quick, !no_save, verbose);
     if (*self) return cmd_selfcheck(device, seed);
     if (*show) return cmd_profile_show(device, which);
+    if (*first) return cmd_first_call(device, fc_problem, fc_impl);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';
     return 1;

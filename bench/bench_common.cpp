@@ -1,0 +1,93 @@
+// Shared benchmark machinery: device, profile, arguments, timing and counters.
+#include "bench_common.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "reference/reference.hpp"
+
+namespace ellesmere::bench {
+
+BenchEnv& env() {
+  static BenchEnv* e = [] {
+    auto* b = new BenchEnv{Context(), {}};
+    b->profile = device_profile(b->context);
+    const DeviceInfo& d = b->context.device();
+    benchmark::AddCustomContext("ellesmere_device", fmt::format("{} ({} / {})", d.key, d.platform_name, d.name));
+    benchmark::AddCustomContext("ellesmere_driver", d.driver_version);
+    benchmark::AddCustomContext(
+        "ellesmere_profile",
+        fmt::format("{} {}: {:.1f} GB/s, {:.1f} GFLOP/s fp32, {:.1f} GOP/s int8, {:.1f} us launch",
+                    b->profile.model_estimate ? "model" : "calibrated", b->profile.date, b->profile.bandwidth_gbps,
+                    b->profile.fp32_gflops, b->profile.int8_gops, b->profile.launch_overhead_us));
+    return b;
+  }();
+  return *e;
+}
+
+BenchArgs parse_args(int& argc, char** argv, const std::string& op) {
+  BenchArgs args;
+  args.problems_file = std::string(ELLESMERE_PROBLEMS_DIR) + "/" + op + ".txt";
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--problems=", 11) == 0) {
+      args.problems_file = argv[i] + 11;
+    } else if (std::strncmp(argv[i], "--tag=", 6) == 0) {
+      args.tag = argv[i] + 6;
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return args;
+}
+
+std::vector<std::string> bench_problems(const BenchArgs& args) {
+  return reference::problems_tagged(args.problems_file, args.tag);
+}
+
+namespace {
+
+void set_counters(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                  bool integer_ops, double total_seconds) {
+  using benchmark::Counter;
+  const double iterations = double(state.iterations());
+  if (iterations == 0 || total_seconds <= 0) return;
+  state.counters[integer_ops ? "GOPS" : "GFLOPS"] = Counter(traffic.ops * iterations * 1e-9, Counter::kIsRate);
+  state.counters["GBps"] = Counter(traffic.bytes * iterations * 1e-9, Counter::kIsRate);
+  const double bound = env().profile.roofline_seconds(traffic.ops, peak_ops_per_second, traffic.bytes);
+  state.counters["pct_peak"] = 100.0 * bound / (total_seconds / iterations);
+}
+
+}  // namespace
+
+void time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                 const std::function<EventList()>& run, bool integer_ops) {
+  run().wait();
+  double total = 0;
+  for (auto _ : state) {
+    const double seconds = run().device_ns() * 1e-9;
+    state.SetIterationTime(seconds);
+    total += seconds;
+  }
+  set_counters(state, traffic, peak_ops_per_second, integer_ops, total);
+}
+
+void time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+               const std::function<void()>& run, bool integer_ops) {
+  run();
+  double total = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    run();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(seconds);
+    total += seconds;
+  }
+  set_counters(state, traffic, peak_ops_per_second, integer_ops, total);
+}
+
+}  // namespace ellesmere::bench

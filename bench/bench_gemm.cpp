@@ -1,0 +1,136 @@
+// fp32 GEMM benchmarks: every gemm_f32 Impl (with the Params the tuning lookup gives this device) beside
+// peer_clblast_sgemm (CLBlast called directly) and peer_eigen_sgemm (Eigen on the host CPU, all cores), on the
+// problems tagged "bench" in tests/problems/gemm_f32.txt. Run: build/bench/bench_gemm [--benchmark_format=json]
+#include <clblast.h>
+
+#include <Eigen/Dense>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench_common.hpp"
+#include "ellesmere/error.hpp"
+#include "ellesmere/ops.hpp"
+#include "ops/gemm/gemm_impl.hpp"
+#include "reference/reference.hpp"
+#include "tuning/tuning_db.hpp"
+
+namespace ellesmere::bench {
+namespace {
+
+struct Operands {
+  GemmProblem problem;
+  std::vector<float> a, b;
+  Buffer<float> da, db, dc;
+};
+
+Operands make_operands(const std::string& text) {
+  Operands o;
+  o.problem = GemmProblem::parse(text);
+  const GemmProblem& p = o.problem;
+  o.a = reference::random_floats(std::size_t(p.m * p.k), 1);
+  o.b = reference::random_floats(std::size_t(p.k * p.n), 2);
+  Context& ctx = env().context;
+  o.da = Buffer<float>(ctx, std::span<const float>(o.a), "A");
+  o.db = Buffer<float>(ctx, std::span<const float>(o.b), "B");
+  o.dc = Buffer<float>(ctx, std::size_t(p.m * p.n), "C");
+  return o;
+}
+
+void register_impl(const ops::GemmF32Impl& impl, const std::string& problem) {
+  benchmark::RegisterBenchmark(
+      (impl.name() + "/" + problem).c_str(),
+      [&impl, problem](benchmark::State& state) {
+        Context& ctx = env().context;
+        const GemmProblem p = GemmProblem::parse(problem);
+        if (std::string why = impl.applicable(p, ctx.device()); !why.empty()) {
+          state.SkipWithError(("not applicable: " + why).c_str());
+          return;
+        }
+        const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        state.SetLabel(lookup.params.str());
+        Operands o = make_operands(problem);
+        const ops::GemmArgs args{o.da.handle(), o.db.handle(), o.dc.handle(), 1.0f, 0.0f};
+        time_device(state, impl.traffic(p), env().profile.fp32_gflops * 1e9,
+                    [&] { return impl.launch(ctx.impl(), p, lookup.params, args); });
+      })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+void register_peer_clblast(const std::string& problem) {
+  benchmark::RegisterBenchmark(
+      ("peer_clblast_sgemm/" + problem).c_str(),
+      [problem](benchmark::State& state) {
+        Operands o = make_operands(problem);
+        const GemmProblem& p = o.problem;
+        cl_command_queue queue = env().context.cl_queue_handle();
+        auto run = [&] {
+          cl_event event = nullptr;
+          auto status = clblast::Gemm<float>(
+              clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
+              p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),
+              std::size_t(p.k), 1.0f, o.da.handle(), 0, std::size_t(ops::lda_of(p)), o.db.handle(), 0,
+              std::size_t(ops::ldb_of(p)), 0.0f, o.dc.handle(), 0, std::size_t(p.n), &queue, &event);
+          if (status != clblast::StatusCode::kSuccess) throw ClError(int(status), "clblast::Gemm", problem);
+          EventList events;
+          events.add(event);
+          return events;
+        };
+        const ops::Traffic t{p.flops(), 4.0 * double(p.m * p.k + p.k * p.n + p.m * p.n)};
+        time_device(state, t, env().profile.fp32_gflops * 1e9, run);
+      })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+void register_peer_eigen(const std::string& problem) {
+  benchmark::RegisterBenchmark(
+      ("peer_eigen_sgemm/" + problem).c_str(),
+      [problem](benchmark::State& state) {
+        using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        const GemmProblem p = GemmProblem::parse(problem);
+        const RowMajor a = RowMajor::Random(p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k);
+        const RowMajor b = RowMajor::Random(p.trans_b ? p.n : p.k, p.trans_b ? p.k : p.n);
+        RowMajor c(p.m, p.n);
+        const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+        Eigen::setNbThreads(threads);
+        state.SetLabel(fmt::format("host CPU, Eigen {} thread(s)", Eigen::nbThreads()));
+        auto run = [&] {
+          if (p.trans_a && p.trans_b) c.noalias() = a.transpose() * b.transpose();
+          else if (p.trans_a) c.noalias() = a.transpose() * b;
+          else if (p.trans_b) c.noalias() = a * b.transpose();
+          else c.noalias() = a * b;
+          benchmark::DoNotOptimize(c.data());
+        };
+        const ops::Traffic t{p.flops(), 4.0 * double(p.m * p.k + p.k * p.n + p.m * p.n)};
+        time_host(state, t, env().profile.fp32_gflops * 1e9, run);
+      })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+}  // namespace ellesmere::bench
+
+int main(int argc, char** argv) {
+  using namespace ellesmere;
+  try {
+    const auto args = bench::parse_args(argc, argv, "gemm_f32");
+    for (const auto& problem : bench::bench_problems(args)) {
+      for (const auto& impl : ops::gemm_f32_list()) bench::register_impl(*impl, problem);
+      bench::register_peer_clblast(problem);
+      bench::register_peer_eigen(problem);
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    bench::env();   // device and profile before the first benchmark, so calibration is not timed
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+  } catch (const Error& e) {
+    std::cerr << "bench_gemm: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
