@@ -69,7 +69,7 @@ void time_device(benchmark::State& state, const ops::Traffic& traffic, double pe
   run().wait();
   double total = 0;
   for (auto _ : state) {
-    const double seconds = run().device_ns() * 1e-9;
+    const double seconds = run().span_ns() * 1e-9;
     state.SetIterationTime(seconds);
     total += seconds;
   }

@@ -33,7 +33,8 @@ BenchArgs parse_args(int& argc, char** argv, const std::string& op);
 std::vector<std::string> bench_problems(const BenchArgs& args);
 
 // Times run() with OpenCL events: one warm-up (program build or cache load, first touch), then one manual-time
-// sample per iteration; run() enqueues and returns the events of the kernels it launched. Then sets the counters:
+// sample per iteration, from the first returned event's START to the last one's END (EventList::span_ns()); run()
+// enqueues and returns the events of what it launched (a marker first where a peer hides kernels' events). Then sets the counters:
 // GFLOPS (GOPS for integer ops), GBps, and pct_peak, the percentage of the roofline bound
 // max(ops / peak_ops, bytes / bandwidth) from the device profile that the measured time reaches.
 void time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,

@@ -14,6 +14,7 @@
 #include "ellesmere/ops.hpp"
 #include "ops/gemm/gemm_impl.hpp"
 #include "reference/reference.hpp"
+#include "runtime/context_impl.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere::bench {
@@ -67,6 +68,8 @@ void register_peer_clblast(const std::string& problem) {
         const GemmProblem& p = o.problem;
         cl_command_queue queue = env().context.cl_queue_handle();
         auto run = [&] {
+          EventList events;
+          events.add(env().context.impl().marker());   // CLBlast returns only its last kernel's event
           cl_event event = nullptr;
           auto status = clblast::Gemm<float>(
               clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
@@ -74,7 +77,6 @@ void register_peer_clblast(const std::string& problem) {
               std::size_t(p.k), 1.0f, o.da.handle(), 0, std::size_t(ops::lda_of(p)), o.db.handle(), 0,
               std::size_t(ops::ldb_of(p)), 0.0f, o.dc.handle(), 0, std::size_t(p.n), &queue, &event);
           if (status != clblast::StatusCode::kSuccess) throw ClError(int(status), "clblast::Gemm", problem);
-          EventList events;
           events.add(event);
           return events;
         };

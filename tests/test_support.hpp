@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -43,7 +44,7 @@ class EnvGuard {
 // A fresh directory under the system temp dir, removed with its contents on destruction.
 class TempDir {
  public:
-  explicit TempDir(const std::string& tag) {
+  explicit TempDir(const std::string& tag = "tmp") {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
             ("ellesmere-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -54,8 +55,16 @@ class TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
   std::string str() const { return path_.string(); }
+  // Writes text to relative (creating its directories) inside the temporary directory.
+  void write(const std::string& relative, const std::string& text) const {
+    const auto p = path_ / relative;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
 
  private:
   std::filesystem::path path_;

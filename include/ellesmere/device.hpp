@@ -119,10 +119,12 @@ class EventList {
   std::size_t size() const { return events_.size(); }
   const std::vector<cl_event>& handles() const { return events_; }
   void wait() const;
-  // Device time of every event, from CL_PROFILING_COMMAND_START to CL_PROFILING_COMMAND_END, summed. Waits.
-  double device_ns() const;
-  // From the first event's START to the last one's END (includes gaps between kernels). Waits.
+  // The operation's device time: from the first event's CL_PROFILING_COMMAND_START to the last one's
+  // CL_PROFILING_COMMAND_END, gaps between its kernels included. Waits. This is what benchmarks report.
   double span_ns() const;
+  // Each event's END - START, summed: the busy time of the kernels whose events are in the list (less than
+  // span_ns() when kernels are spaced out, and an undercount for a peer that hides some of its events). Waits.
+  double device_ns() const;
 
  private:
   std::vector<cl_event> events_;

@@ -15,6 +15,7 @@
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/tensor_io.hpp"
+#include "io/file_reading.hpp"
 
 namespace ellesmere {
 
@@ -212,7 +213,8 @@ std::uint32_t read_le(const unsigned char* p, std::size_t bytes) {
 }
 
 // numpy stores fortran_order arrays column-major; walk the C-order index and gather from the Fortran offset.
-std::vector<std::byte> fortran_to_c(const std::vector<std::byte>& src, const std::vector<std::int64_t>& shape,
+// Kept out of line: inlined into read_npy, GCC 12 reports a false -Wfree-nonheap-object on its vectors.
+[[gnu::noinline]] std::vector<std::byte> fortran_to_c(const std::vector<std::byte>& src, const std::vector<std::int64_t>& shape,
                                     std::size_t elem_size) {
   std::vector<std::byte> dst(src.size());
   const std::size_t n = shape.size();
@@ -242,15 +244,9 @@ std::vector<std::byte> fortran_to_c(const std::vector<std::byte>& src, const std
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, fmt::format("cannot open for reading: {}", std::strerror(errno)));
-  // A directory opens fine on Linux and only fails on reading, with a misleading error.
-  if (std::error_code ec; std::filesystem::is_directory(path, ec)) throw FileError(path, "is a directory");
-  in.seekg(0, std::ios::end);
-  const std::streamoff end = in.tellg();
-  if (end < 0) throw FileError(path, "cannot determine the file size");
-  const auto file_size = static_cast<std::uint64_t>(end);
-  in.seekg(0);
+  io::OpenedFile file = io::open_for_reading(path);
+  std::ifstream& in = file.stream;
+  const std::uint64_t file_size = file.size;
 
   unsigned char prefix[kVersion2Prefix] = {};
   in.read(reinterpret_cast<char*>(prefix), static_cast<std::streamsize>(std::min<std::uint64_t>(file_size, 8)));

@@ -11,6 +11,7 @@
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/tensor_io.hpp"
+#include "io/file_reading.hpp"
 
 namespace ellesmere {
 
@@ -51,16 +52,11 @@ void narrow_int32_data(const std::string& path, const TensorProto& proto, std::i
 }  // namespace
 
 Tensor read_onnx_tensor(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, fmt::format("cannot open for reading: {}", std::strerror(errno)));
-  // A directory opens fine on Linux and only fails on reading, with a misleading error.
-  if (std::error_code ec; std::filesystem::is_directory(path, ec)) throw FileError(path, "is a directory");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw FileError(path, "cannot determine the file size");
-  in.seekg(0);
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  if (!in.read(bytes.data(), size)) throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
+  io::OpenedFile file = io::open_for_reading(path);
+  std::string bytes(static_cast<std::size_t>(file.size), '\0');
+  if (!file.stream.read(bytes.data(), std::streamsize(file.size))) {
+    throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
+  }
 
   TensorProto proto;
   if (!proto.ParseFromString(bytes)) {

@@ -5,6 +5,8 @@
 #ifndef CL_TARGET_OPENCL_VERSION
 #define CL_TARGET_OPENCL_VERSION 120
 #endif
+// clEnqueueMarker is the only marker on OpenCL 1.1 drivers (Mesa Clover); deprecated from 1.2 on.
+#define CL_USE_DEPRECATED_OPENCL_1_1_APIS
 #define CL_HPP_TARGET_OPENCL_VERSION 120
 #define CL_HPP_MINIMUM_OPENCL_VERSION 110
 // Never use the bindings' getDefault() objects: they are statics released after the ICD's own thread-local state

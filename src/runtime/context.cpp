@@ -81,6 +81,21 @@ cl::Event ContextImpl::launch(cl::Kernel& kernel, const cl::NDRange& global, con
   return event;
 }
 
+cl_event ContextImpl::marker() {
+  cl_event event = nullptr;
+  cl_int err = CL_SUCCESS;
+  if (info.device_version.rfind("OpenCL 1.0", 0) != 0 && info.device_version.rfind("OpenCL 1.1", 0) != 0) {
+    err = clEnqueueMarkerWithWaitList(queue(), 0, nullptr, &event);
+  } else {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"   // the only marker an OpenCL 1.1 driver has
+    err = clEnqueueMarker(queue(), &event);
+#pragma GCC diagnostic pop
+  }
+  check(err, "clEnqueueMarker", "timing marker");
+  return event;
+}
+
 }  // namespace detail
 
 Context::Context(std::string_view selector) {

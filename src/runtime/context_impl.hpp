@@ -25,6 +25,11 @@ struct ContextImpl {
   cl::Event launch(cl::Kernel& kernel, const cl::NDRange& global, const cl::NDRange& local,
                    const std::string& what);
 
+  // Enqueues a marker and returns its event (owned by the caller). On an in-order queue it starts when everything
+  // before it has finished: put one before a call that hides some of its kernels' events (CLBlast returns only
+  // its last kernel's), and EventList::span_ns() covers the whole call.
+  cl_event marker();
+
   DeviceInfo info;
   cl::Device device;
   cl::Context context;

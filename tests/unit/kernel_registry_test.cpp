@@ -15,6 +15,7 @@
 
 #include "ellesmere/error.hpp"
 #include "runtime/kernel_registry.hpp"
+#include "test_support.hpp"
 
 namespace ellesmere::runtime {
 namespace {
@@ -23,59 +24,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kKernelDirVar = "ELLESMERE_KERNEL_DIR";
 
-// Points ELLESMERE_KERNEL_DIR somewhere (or unsets it) for one scope and restores what was there on exit, also when
-// an assertion fails.
-class KernelDirGuard {
- public:
-  explicit KernelDirGuard(const std::optional<std::string>& value) {
-    if (const char* old = std::getenv(kKernelDirVar)) old_ = old;
-    set(value);
-  }
-  ~KernelDirGuard() { set(old_); }
-  KernelDirGuard(const KernelDirGuard&) = delete;
-  KernelDirGuard& operator=(const KernelDirGuard&) = delete;
-
-  static void set(const std::optional<std::string>& value) {
-    if (value) {
-      ::setenv(kKernelDirVar, value->c_str(), 1);
-    } else {
-      ::unsetenv(kKernelDirVar);
-    }
-  }
-
- private:
-  std::optional<std::string> old_;
-};
-
-// A fresh directory under the system temp directory, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("ellesmere_kernels_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" +
-             (info ? info->name() : "x"));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  void write(const std::string& relative, const std::string& text) const {
-    const fs::path p = path_ / relative;
-    fs::create_directories(p.parent_path());
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-  }
-
- private:
-  fs::path path_;
-};
+using KernelDirGuard = ellesmere::testing::EnvGuard;
+using TempDir = ellesmere::testing::TempDir;
 
 const fs::path kSourceKernels = fs::path(ELLESMERE_SOURCE_DIR) / "kernels";
 
@@ -107,7 +57,7 @@ void expect_error(const std::string& file, std::initializer_list<std::string> ne
 // ---- embedded ----
 
 TEST(KernelRegistry, EmbeddedListHasKernelsNotHeaders) {
-  KernelDirGuard guard(std::nullopt);
+  KernelDirGuard guard(kKernelDirVar, std::nullopt);
   const auto files = kernel_files();
   EXPECT_NE(std::find(files.begin(), files.end(), "gemm/gemm_f32_tile2d.cl"), files.end());
   EXPECT_NE(std::find(files.begin(), files.end(), "calibrate/calibrate.cl"), files.end());
@@ -121,7 +71,7 @@ TEST(KernelRegistry, EmbeddedListHasKernelsNotHeaders) {
 }
 
 TEST(KernelRegistry, EmbeddedSourceExpandsIncludes) {
-  KernelDirGuard guard(std::nullopt);
+  KernelDirGuard guard(kKernelDirVar, std::nullopt);
   const std::string file = "gemm/gemm_f32_tile2d.cl";
   const std::string src = kernel_source(file);
   EXPECT_TRUE(contains(src, "ELLESMERE_COMMON_VECTOR_H")) << "common/vector.h was not expanded";
@@ -154,12 +104,12 @@ TEST(KernelRegistry, EmbeddedTextIsIdenticalToTheSourceTree) {
   std::vector<std::string> embedded_list, dir_list;
   std::vector<std::string> embedded_text;
   {
-    KernelDirGuard guard(std::nullopt);
+    KernelDirGuard guard(kKernelDirVar, std::nullopt);
     embedded_list = kernel_files();
     for (const auto& f : all) embedded_text.push_back(kernel_source(f));
   }
   {
-    KernelDirGuard guard(kSourceKernels.string());
+    KernelDirGuard guard(kKernelDirVar, kSourceKernels.string());
     dir_list = kernel_files();
     EXPECT_TRUE(contains(kernel_source_origin(), kSourceKernels.string())) << kernel_source_origin();
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -176,7 +126,7 @@ TEST(KernelRegistry, EmbeddedTextIsIdenticalToTheSourceTree) {
 }
 
 TEST(KernelRegistry, MissingEmbeddedKernelThrowsNamingIt) {
-  KernelDirGuard guard(std::nullopt);
+  KernelDirGuard guard(kKernelDirVar, std::nullopt);
   expect_error("gemm/gemm_f32_nonexistent.cl", {"gemm/gemm_f32_nonexistent.cl"});
 }
 
@@ -189,7 +139,7 @@ TEST(KernelRegistryDir, FilesFoundRecursivelySortedWithoutHeaders) {
   dir.write("b/second.cl", "kernel void second() {}\n");
   dir.write("common/shared.h", "#define SHARED 1\n");
   dir.write("notes.txt", "not a kernel\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   EXPECT_EQ(kernel_files(), (std::vector<std::string>{"b/second.cl", "top.cl", "x/y/deep.cl"}));
   EXPECT_TRUE(contains(kernel_source_origin(), dir.path().string()));
   EXPECT_TRUE(contains(kernel_source("x/y/deep.cl"), "kernel void deep()"));
@@ -202,7 +152,7 @@ TEST(KernelRegistryDir, IncludesResolveRelativeToTheIncluderThenTheRoot) {
   dir.write("inc.h", "#define INC_AT_ROOT 1\n");
   dir.write("b/main.cl", "#include \"inc.h\"\nkernel void b() {}\n");
   dir.write("common/shared.h", "#define SHARED_MARK 1\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
 
   const std::string a = kernel_source("a/main.cl");
   EXPECT_TRUE(contains(a, "INC_NEXT_TO_A"));
@@ -228,7 +178,7 @@ TEST(KernelRegistryDir, HeaderIncludedTwiceAppearsOnce) {
             "kernel void k() {}\n");
   dir.write("common/shared.h", "#define SHARED_MARK 1\n");
   dir.write("common/other.h", "#include \"shared.h\"\n#define OTHER_MARK 1\n");   // same header, relative
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   const std::string src = kernel_source("k.cl");
   EXPECT_EQ(count(src, "SHARED_MARK"), 1u) << src;
   EXPECT_EQ(count(src, "OTHER_MARK"), 1u) << src;
@@ -241,7 +191,7 @@ TEST(KernelRegistryDir, SameHeaderSpelledTwoWaysAppearsOnce) {
   TempDir dir;
   dir.write("gemm/k.cl", "#include \"../common/shared.h\"\n#include \"common/shared.h\"\nkernel void k() {}\n");
   dir.write("common/shared.h", "#define SHARED_MARK 1\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   const std::string src = kernel_source("gemm/k.cl");
   EXPECT_EQ(count(src, "SHARED_MARK"), 1u) << src;
 }
@@ -252,7 +202,7 @@ TEST(KernelRegistryDir, IncludeCycleTerminates) {
   dir.write("c1.h", "#define C1 1\n#include \"c2.h\"\n");
   dir.write("c2.h", "#define C2 1\n#include \"c1.h\"\n#include \"c.cl\"\n");
   dir.write("self.cl", "#include \"self.cl\"\nkernel void self_() {}\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   std::string src;
   ASSERT_NO_THROW(src = kernel_source("c.cl"));
   EXPECT_EQ(count(src, "#define C1 1"), 1u) << src;
@@ -267,7 +217,7 @@ TEST(KernelRegistryDir, MissingIncludeThrowsNamingFileLineAndHeader) {
   dir.write("m/k.cl", "// one\n// two\n#include \"nope.h\"\nkernel void k() {}\n");
   dir.write("m/h.cl", "#include \"mid.h\"\n");
   dir.write("mid.h", "\n#include \"deeper/gone.h\"\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   expect_error("m/k.cl", {"m/k.cl:3", "nope.h"});
   expect_error("m/h.cl", {"mid.h:2", "deeper/gone.h"});
 }
@@ -275,7 +225,7 @@ TEST(KernelRegistryDir, MissingIncludeThrowsNamingFileLineAndHeader) {
 TEST(KernelRegistryDir, MissingKernelFileThrowsNamingIt) {
   TempDir dir;
   dir.write("present.cl", "kernel void p() {}\n");
-  KernelDirGuard guard(dir.path().string());
+  KernelDirGuard guard(kKernelDirVar, dir.path().string());
   expect_error("absent/gone.cl", {"absent/gone.cl", dir.path().string()});
   // The embedded kernels are not consulted when the override is set.
   expect_error("gemm/gemm_f32_tile2d.cl", {"gemm/gemm_f32_tile2d.cl"});
@@ -286,7 +236,7 @@ TEST(KernelRegistryDir, GuardRestoresTheEnvironment) {
   const std::string before_value = before ? before : "<unset>";
   {
     TempDir dir;
-    KernelDirGuard guard(dir.path().string());
+    KernelDirGuard guard(kKernelDirVar, dir.path().string());
     EXPECT_EQ(std::string(std::getenv(kKernelDirVar)), dir.path().string());
   }
   const char* after = std::getenv(kKernelDirVar);

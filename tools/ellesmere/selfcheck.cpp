@@ -35,7 +35,7 @@ void check_gemm_f32(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>&
       std::vector<float> out = dc.to_vector();
       row.max_abs_error = reference::max_abs_error(out, ref);
       row.rel_error = reference::relative_error(out, ref);
-      row.device_ms = gemm_f32(ctx, p, da, db, dc, opts).device_ns() * 1e-6;
+      row.device_ms = gemm_f32(ctx, p, da, db, dc, opts).span_ns() * 1e-6;
       if (auto i = reference::first_poisoned(out); i >= 0) {
         row.status = fmt::format("FAIL: element {} never written", i);
       } else if (!(row.rel_error <= row.tolerance)) {

@@ -18,7 +18,7 @@ struct SelfcheckRow {
   double rel_error = 0;
   double tolerance = 0;
   double first_ms = 0;    // wall time of the first call (program build or cache load included)
-  double device_ms = 0;   // kernel time of a second call, from OpenCL events
+  double device_ms = 0;   // device time of a second call, from OpenCL events (first START to last END)
   std::string status;     // "ok", "FAIL: ...", "skipped: ..."
 };
 

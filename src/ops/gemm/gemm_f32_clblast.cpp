@@ -23,6 +23,10 @@ class GemmF32Clblast final : public GemmF32Impl {
   EventList launch(detail::ContextImpl& ctx, const GemmProblem& p, const Params&,
                    const GemmArgs& args) const override {
     cl_command_queue queue = ctx.queue();
+    EventList events;
+    // CLBlast may run several kernels (padding, transposes, then the GEMM) and returns only the last one's event:
+    // the marker before it makes span_ns() cover them all.
+    events.add(ctx.marker());
     cl_event event = nullptr;
     auto status = clblast::Gemm<float>(
         clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
@@ -33,7 +37,6 @@ class GemmF32Clblast final : public GemmF32Impl {
       if (event) clReleaseEvent(event);
       throw ClError(int(status), "clblast::Gemm", fmt::format("{} {}", name(), p.str()));
     }
-    EventList events;
     events.add(event);
     return events;
   }
