@@ -51,13 +51,16 @@ std::vector<std::string> bench_problems(const BenchArgs& args) {
 
 namespace {
 
+// pct_peak needs a peak of the hardware that ran: for host peers only meaningful when the OpenCL device is this
+// same CPU (PoCL); pass with_pct_peak = false otherwise.
 void set_counters(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
-                  bool integer_ops, double total_seconds) {
+                  bool integer_ops, double total_seconds, bool with_pct_peak = true) {
   using benchmark::Counter;
   const double iterations = double(state.iterations());
   if (iterations == 0 || total_seconds <= 0) return;
   state.counters[integer_ops ? "GOPS" : "GFLOPS"] = Counter(traffic.ops * iterations * 1e-9, Counter::kIsRate);
   state.counters["GBps"] = Counter(traffic.bytes * iterations * 1e-9, Counter::kIsRate);
+  if (!with_pct_peak) return;
   const double bound = env().profile.roofline_seconds(traffic.ops, peak_ops_per_second, traffic.bytes);
   state.counters["pct_peak"] = 100.0 * bound / (total_seconds / iterations);
 }
@@ -87,7 +90,8 @@ void time_host(benchmark::State& state, const ops::Traffic& traffic, double peak
     state.SetIterationTime(seconds);
     total += seconds;
   }
-  set_counters(state, traffic, peak_ops_per_second, integer_ops, total);
+  set_counters(state, traffic, peak_ops_per_second, integer_ops, total,
+               env().context.device().type == DeviceType::cpu);
 }
 
 }  // namespace ellesmere::bench

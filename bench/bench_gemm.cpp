@@ -1,8 +1,7 @@
 // fp32 GEMM benchmarks: every gemm_f32 Impl (with the Params the tuning lookup gives this device) beside
-// peer_clblast_sgemm (CLBlast called directly) and peer_eigen_sgemm (Eigen on the host CPU, all cores), on the
-// problems tagged "bench" in tests/problems/gemm_f32.txt. Run: build/bench/bench_gemm [--benchmark_format=json]
-#include <clblast.h>
-
+// peer_clblast_sgemm (CLBlast called directly, not through dispatch) and peer_eigen_sgemm (Eigen on the host CPU,
+// all cores), on the problems tagged "bench" in tests/problems/gemm_f32.txt.
+// Run: build/bench/bench_gemm [--benchmark_format=json]
 #include <Eigen/Dense>
 #include <iostream>
 #include <thread>
@@ -50,6 +49,10 @@ void register_impl(const ops::GemmF32Impl& impl, const std::string& problem) {
           return;
         }
         const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        if (!lookup.invalid.empty()) {
+          state.SkipWithError(("default Params do not fit this device: " + lookup.invalid).c_str());
+          return;
+        }
         state.SetLabel(lookup.params.str());
         Operands o = make_operands(problem);
         const ops::GemmArgs args{o.da.handle(), o.db.handle(), o.dc.handle(), 1.0f, 0.0f};
@@ -66,21 +69,9 @@ void register_peer_clblast(const std::string& problem) {
       [problem](benchmark::State& state) {
         Operands o = make_operands(problem);
         const GemmProblem& p = o.problem;
-        cl_command_queue queue = env().context.cl_queue_handle();
-        auto run = [&] {
-          EventList events;
-          events.add(env().context.impl().marker());   // CLBlast returns only its last kernel's event
-          cl_event event = nullptr;
-          auto status = clblast::Gemm<float>(
-              clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
-              p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),
-              std::size_t(p.k), 1.0f, o.da.handle(), 0, std::size_t(ops::lda_of(p)), o.db.handle(), 0,
-              std::size_t(ops::ldb_of(p)), 0.0f, o.dc.handle(), 0, std::size_t(p.n), &queue, &event);
-          if (status != clblast::StatusCode::kSuccess) throw ClError(int(status), "clblast::Gemm", problem);
-          events.add(event);
-          return events;
-        };
-        const ops::Traffic t{p.flops(), 4.0 * double(p.m * p.k + p.k * p.n + p.m * p.n)};
+        const ops::GemmArgs args{o.da.handle(), o.db.handle(), o.dc.handle(), 1.0f, 0.0f};
+        auto run = [&] { return ops::clblast_sgemm(env().context.impl(), p, args); };
+        const ops::Traffic t = ops::gemm_f32_traffic(p);
         time_device(state, t, env().profile.fp32_gflops * 1e9, run);
       })
       ->UseManualTime()
@@ -106,8 +97,7 @@ void register_peer_eigen(const std::string& problem) {
           else c.noalias() = a * b;
           benchmark::DoNotOptimize(c.data());
         };
-        const ops::Traffic t{p.flops(), 4.0 * double(p.m * p.k + p.k * p.n + p.m * p.n)};
-        time_host(state, t, env().profile.fp32_gflops * 1e9, run);
+        time_host(state, ops::gemm_f32_traffic(p), env().profile.fp32_gflops * 1e9, run);
       })
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "ellesmere/device.hpp"
 #include "reference/reference.hpp"
 
 namespace ellesmere::testing {
@@ -74,6 +75,13 @@ class TempDir {
 inline bool small_mode() {
   const char* v = std::getenv("ELLESMERE_TEST_SMALL");
   return v != nullptr && std::string(v) == "1";
+}
+
+// One Context shared by a test binary: under oclgrind every program is compiled from source, and only once this
+// way. Never destroyed (OpenCL objects must not be released from static destructors, see src/runtime/cl.hpp).
+inline Context& shared_context() {
+  static Context* context = new Context();
+  return *context;
 }
 
 inline std::string problems_file(const std::string& op) {

@@ -59,6 +59,7 @@ struct DeviceInfo {
   std::vector<std::string> extensions;
   bool has_fp16 = false;           // cl_khr_fp16
   bool has_fp64 = false;           // cl_khr_fp64
+  bool has_fma = false;            // CL_FP_FMA in CL_DEVICE_SINGLE_FP_CONFIG: fused multiply-add in hardware
   std::string key;                 // DeviceKey::key
   std::string family;              // DeviceKey::family
 
@@ -78,6 +79,7 @@ DeviceInfo select_device(std::string_view selector = "");
 
 namespace detail {
 struct ContextImpl;
+[[noreturn]] void throw_size_overflow(std::size_t count, std::size_t element_size, std::string_view what);
 }
 
 // An OpenCL context and one in-order queue with profiling enabled on one device, plus the program and kernel
@@ -115,7 +117,6 @@ class EventList {
   EventList& operator=(const EventList&);
 
   void add(cl_event event);   // takes ownership of one reference
-  void append(const EventList& other);
   std::size_t size() const { return events_.size(); }
   const std::vector<cl_event>& handles() const { return events_; }
   void wait() const;
@@ -146,50 +147,55 @@ class RawBuffer {
   // Blocking copies; throw InvalidArgument when [offset, offset+bytes) is outside the buffer.
   void upload(const void* src, std::size_t bytes, std::size_t offset = 0);
   void download(void* dst, std::size_t bytes, std::size_t offset = 0) const;
-  // Repeats pattern over the whole buffer (bytes() must be a multiple of pattern_size); blocking.
+  // Repeats pattern over the whole buffer (bytes() must be a multiple of pattern_size); blocking. Runs on the
+  // device (clEnqueueFillBuffer) where OpenCL 1.2 allows, else copies a host-side repetition.
   void fill(const void* pattern, std::size_t pattern_size);
 
  private:
   cl_mem mem_ = nullptr;
   cl_command_queue queue_ = nullptr;
   std::size_t bytes_ = 0;
+  bool device_fill_ = false;   // the device is OpenCL 1.2 or later
 };
 
-// Typed device memory: count elements of T.
+// Typed device memory: count elements of T. A moved-from Buffer is empty (size() 0, no cl_mem).
 template <class T>
 class Buffer {
  public:
   Buffer() = default;
   Buffer(Context& context, std::size_t count, std::string_view what = "buffer")
-      : raw_(context, count * sizeof(T), what), count_(count) {}
+      : raw_(context, checked_bytes(count, what), what) {}
   Buffer(Context& context, std::span<const T> values, std::string_view what = "buffer")
       : Buffer(context, values.size(), what) {
     upload(values);
   }
 
-  std::size_t size() const { return count_; }
+  std::size_t size() const { return raw_.bytes() / sizeof(T); }
   cl_mem handle() const { return raw_.handle(); }
   RawBuffer& raw() { return raw_; }
   const RawBuffer& raw() const { return raw_; }
 
   void upload(std::span<const T> values, std::size_t offset = 0) {
-    raw_.upload(values.data(), values.size_bytes(), offset * sizeof(T));
+    raw_.upload(values.data(), values.size_bytes(), checked_bytes(offset, "upload offset"));
   }
   void download(std::span<T> values, std::size_t offset = 0) const {
-    raw_.download(values.data(), values.size_bytes(), offset * sizeof(T));
+    raw_.download(values.data(), values.size_bytes(), checked_bytes(offset, "download offset"));
   }
   std::vector<T> to_vector() const {
-    std::vector<T> v(count_);
+    std::vector<T> v(size());
     download(v);
     return v;
   }
   void fill(const T& value) {
-    if (count_ > 0) raw_.fill(&value, sizeof(T));
+    if (size() > 0) raw_.fill(&value, sizeof(T));
   }
 
  private:
+  static std::size_t checked_bytes(std::size_t count, std::string_view what) {
+    if (count > SIZE_MAX / sizeof(T)) detail::throw_size_overflow(count, sizeof(T), what);
+    return count * sizeof(T);
+  }
   RawBuffer raw_;
-  std::size_t count_ = 0;
 };
 
 }  // namespace ellesmere

@@ -14,6 +14,8 @@ namespace ellesmere {
 enum class DType { f32, f16, i8, u8, i32 };
 
 const char* dtype_name(DType t) noexcept;   // "f32", "f16", "i8", "u8", "i32"
+// A shape as Python writes a tuple, which is how numpy users know it: "()", "(5,)", "(3, 4)".
+std::string shape_string(const std::vector<std::int64_t>& shape);
 std::size_t dtype_size(DType t) noexcept;   // bytes per element
 
 // A dense, C-order (row-major), little-endian tensor held on the host.

@@ -2,6 +2,7 @@
 // `ellesmere calibrate` (src/runtime/calibrate.cpp) to build the device profile that benchmarks and the cost
 // model read. Layout: flat 1-D buffers. Tunables: VW (vector width; PoCL needs wide vectors to reach peak, GCN
 // runs one lane per work-item) and CHAINS (independent accumulators, to hide FMA latency).
+#include "common/muladd.h"
 #include "common/vector.h"
 
 #ifndef VW
@@ -21,35 +22,36 @@ __kernel void calibrate_copy(__global const float* restrict src, __global float*
   if (i < n) VSTORE(VW)(VLOAD(VW)(i, src), i, dst);
 }
 
-// 2 * VW * CHAINS * iters flops per work-item. x and y come from memory so nothing folds at compile time;
-// every chain is stored so nothing is dead.
+// 2 * VW * CHAINS * iters flops per work-item, with the multiply-add our kernels use (MULADD: fma() where the
+// device has it in hardware). x and y are kernel arguments so nothing folds at compile time; every chain is
+// stored so nothing is dead.
 __kernel void calibrate_fma_f32(__global float* restrict out, const float x, const float y, const int iters) {
   floatv a0 = (floatv)(x), a1 = a0 + 1.0f, a2 = a0 + 2.0f, a3 = a0 + 3.0f;
   floatv a4 = a0 + 4.0f, a5 = a0 + 5.0f, a6 = a0 + 6.0f, a7 = a0 + 7.0f;
   const floatv m = (floatv)(y);
   const floatv c = (floatv)(x * 0.5f);
   for (int i = 0; i < iters; ++i) {
-    a0 = mad(a0, m, c);
+    a0 = MULADD(a0, m, c);
 #if CHAINS > 1
-    a1 = mad(a1, m, c);
+    a1 = MULADD(a1, m, c);
 #endif
 #if CHAINS > 2
-    a2 = mad(a2, m, c);
+    a2 = MULADD(a2, m, c);
 #endif
 #if CHAINS > 3
-    a3 = mad(a3, m, c);
+    a3 = MULADD(a3, m, c);
 #endif
 #if CHAINS > 4
-    a4 = mad(a4, m, c);
+    a4 = MULADD(a4, m, c);
 #endif
 #if CHAINS > 5
-    a5 = mad(a5, m, c);
+    a5 = MULADD(a5, m, c);
 #endif
 #if CHAINS > 6
-    a6 = mad(a6, m, c);
+    a6 = MULADD(a6, m, c);
 #endif
 #if CHAINS > 7
-    a7 = mad(a7, m, c);
+    a7 = MULADD(a7, m, c);
 #endif
   }
   floatv s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;

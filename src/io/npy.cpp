@@ -35,11 +35,6 @@ struct Header {
   std::vector<std::int64_t> shape;
 };
 
-// Python's repr of a shape tuple, as numpy writes it and as users know it: (), (5,), (3, 4).
-std::string shape_string(const std::vector<std::int64_t>& shape) {
-  return fmt::format("({}{})", fmt::join(shape, ", "), shape.size() == 1 ? "," : "");
-}
-
 const char* npy_descr(DType t) {
   switch (t) {
     case DType::f32: return "<f4";

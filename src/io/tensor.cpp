@@ -10,6 +10,10 @@
 
 namespace ellesmere {
 
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  return fmt::format("({}{})", fmt::join(shape, ", "), shape.size() == 1 ? "," : "");
+}
+
 namespace {
 
 // Far beyond any host memory, yet small enough that count * dtype_size (at most 4) cannot overflow int64 or
@@ -22,10 +26,6 @@ template <> constexpr DType dtype_of<std::uint16_t>() { return DType::f16; }
 template <> constexpr DType dtype_of<std::int8_t>() { return DType::i8; }
 template <> constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
 template <> constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
-
-std::string shape_string(const std::vector<std::int64_t>& shape) {
-  return fmt::format("({}{})", fmt::join(shape, ", "), shape.size() == 1 ? "," : "");
-}
 
 // A Tensor whose byte count disagrees with its shape would make the views read past (or short of) the data.
 void check_data_size(const Tensor& t) {

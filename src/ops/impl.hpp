@@ -42,8 +42,9 @@ class ImplBase {
   virtual std::vector<std::string> required_extensions() const { return {}; }
   // Rules a Params set must obey on a device (divisibility, work-group size, local memory); "" when valid.
   virtual std::string check_params(const Params& params, const DeviceInfo& device) const;
-  // Build options for Params (the -cl-std flag is added by the program cache).
-  virtual std::string build_options(const Params& params) const { return params.defines(); }
+  // Build options for a problem (canonical text) and Params: the Params' -D defines plus any the problem implies
+  // (e.g. transposes). The program cache adds -cl-std unless the options name one.
+  virtual std::string build_options(std::string_view problem, const Params& params) const;
   // The launches it makes for a problem in canonical text form (empty when it launches none of ours).
   virtual std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const;
 };

@@ -130,7 +130,9 @@ LimitReport check_limits(detail::ContextImpl& build_on, const ImplBase& impl, co
   for (const auto& u : unguarded_extensions(runtime::kernel_source(impl.kernel_file()))) {
     r.violations.push_back(fmt::format("{} enables an extension without an #ifdef guard: {}", impl.kernel_file(), u));
   }
-  const std::string options = impl.build_options(params);
+  // Built as the target's OpenCL C, whatever the build device would default to.
+  const std::string options = fmt::format("-cl-std=CL{}.{} {}", limits.opencl_c_version / 10,
+                                          limits.opencl_c_version % 10, impl.build_options(problem, params));
   for (const LaunchShape& s : impl.launch_shapes(problem, params)) {
     cl::Kernel* kernel = nullptr;
     try {

@@ -41,9 +41,10 @@ struct LimitReport {
   std::uint64_t local_bytes = 0;        // largest static + dynamic local memory over its launches
 };
 
-// Builds impl's kernels with params on build_on (the device at hand) and checks every launch it would make for
-// problem against limits: work-group size, per-dimension sizes, CL_KERNEL_LOCAL_MEM_SIZE plus dynamic local
-// arguments, reqd_work_group_size agreement, required or unguarded extensions, and Params validity.
+// Builds impl's kernels for problem with params on build_on (the device at hand), as the target's OpenCL C
+// version (-cl-std=CL1.1 for Polaris), and checks every launch it would make against limits: work-group size,
+// per-dimension sizes, CL_KERNEL_LOCAL_MEM_SIZE plus dynamic local arguments, reqd_work_group_size agreement,
+// required or unguarded extensions, and Params validity.
 LimitReport check_limits(detail::ContextImpl& build_on, const ImplBase& impl, const std::string& problem,
                          const Params& params, const TargetLimits& limits);
 

@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kFile = "calibrate/calibrate.cl";
 
 double seconds_of(const cl::Event& e) {
-  e.wait();
+  runtime::check(e.wait(), "clWaitForEvents", "calibration kernel");
   cl_ulong start = 0, end = 0;
   runtime::check(e.getProfilingInfo(CL_PROFILING_COMMAND_START, &start), "clGetEventProfilingInfo");
   runtime::check(e.getProfilingInfo(CL_PROFILING_COMMAND_END, &end), "clGetEventProfilingInfo");
@@ -40,7 +40,7 @@ struct Calibrator {
   // Best time of reps runs (after one warm-up) of a kernel whose arguments are already set.
   double best_seconds(cl::Kernel& k, std::size_t global, const std::string& what) {
     const cl::NDRange g(global), l(local_size());
-    ctx.launch(k, g, l, what).wait();
+    seconds_of(ctx.launch(k, g, l, what));   // warm-up
     double best = 1e30;
     for (int r = 0; r < reps; ++r) best = std::min(best, seconds_of(ctx.launch(k, g, l, what)));
     return best;
@@ -84,7 +84,9 @@ struct Calibrator {
     for (int vw : {4, 16}) {
       for (int chains : {4, 8}) {
         cl::Kernel& k = ctx.kernel(kFile, kernel_name, fmt::format("-DVW={} -DCHAINS={}", vw, chains));
-        cl::Buffer out(ctx.context, CL_MEM_READ_WRITE, global * std::size_t(vw) * 4);
+        cl_int err = CL_SUCCESS;
+        cl::Buffer out(ctx.context, CL_MEM_READ_WRITE, global * std::size_t(vw) * 4, nullptr, &err);
+        runtime::check(err, "clCreateBuffer", fmt::format("{} output", kernel_name));
         cl_int iters = 64;
         double t = 0;
         for (;;) {

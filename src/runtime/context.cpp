@@ -81,6 +81,11 @@ cl::Event ContextImpl::launch(cl::Kernel& kernel, const cl::NDRange& global, con
   return event;
 }
 
+void throw_size_overflow(std::size_t count, std::size_t element_size, std::string_view what) {
+  throw InvalidArgument(fmt::format("{}: {} elements of {} bytes overflow the address space", what, count,
+                                    element_size));
+}
+
 cl_event ContextImpl::marker() {
   cl_event event = nullptr;
   cl_int err = CL_SUCCESS;
@@ -154,12 +159,6 @@ EventList& EventList::operator=(const EventList& other) {
 void EventList::add(cl_event event) {
   if (event != nullptr) events_.push_back(event);
 }
-void EventList::append(const EventList& other) {
-  for (cl_event e : other.events_) {
-    clRetainEvent(e);
-    events_.push_back(e);
-  }
-}
 void EventList::wait() const {
   if (!events_.empty()) check(clWaitForEvents(cl_uint(events_.size()), events_.data()), "clWaitForEvents");
 }
@@ -204,6 +203,7 @@ RawBuffer::RawBuffer(Context& context, std::size_t bytes, std::string_view what)
   check(err, "clCreateBuffer", fmt::format("{}: {:.1f} MiB on {}", what, double(bytes) / (1 << 20), dev.name));
   queue_ = context.cl_queue_handle();
   clRetainCommandQueue(queue_);
+  device_fill_ = dev.device_version.rfind("OpenCL 1.0", 0) != 0 && dev.device_version.rfind("OpenCL 1.1", 0) != 0;
 }
 
 RawBuffer::~RawBuffer() {
@@ -211,7 +211,8 @@ RawBuffer::~RawBuffer() {
   if (queue_) clReleaseCommandQueue(queue_);
 }
 
-RawBuffer::RawBuffer(RawBuffer&& o) noexcept : mem_(o.mem_), queue_(o.queue_), bytes_(o.bytes_) {
+RawBuffer::RawBuffer(RawBuffer&& o) noexcept
+    : mem_(o.mem_), queue_(o.queue_), bytes_(o.bytes_), device_fill_(o.device_fill_) {
   o.mem_ = nullptr;
   o.queue_ = nullptr;
   o.bytes_ = 0;
@@ -223,6 +224,7 @@ RawBuffer& RawBuffer::operator=(RawBuffer&& o) noexcept {
     mem_ = o.mem_;
     queue_ = o.queue_;
     bytes_ = o.bytes_;
+    device_fill_ = o.device_fill_;
     o.mem_ = nullptr;
     o.queue_ = nullptr;
     o.bytes_ = 0;
@@ -259,7 +261,15 @@ void RawBuffer::fill(const void* pattern, std::size_t pattern_size) {
     throw InvalidArgument(fmt::format("fill pattern of {} bytes does not divide a buffer of {} bytes", pattern_size,
                                       bytes_));
   }
-  // clEnqueueFillBuffer is OpenCL 1.2; repeating the pattern on the host keeps 1.1 drivers (Clover) working.
+  // clEnqueueFillBuffer is OpenCL 1.2 and takes patterns of 1, 2, 4, ..., 128 bytes; otherwise (Clover is 1.1)
+  // the pattern is repeated on the host and uploaded.
+  const bool power_of_two = (pattern_size & (pattern_size - 1)) == 0 && pattern_size <= 128;
+  if (device_fill_ && power_of_two) {
+    check(clEnqueueFillBuffer(queue_, mem_, pattern, pattern_size, 0, bytes_, 0, nullptr, nullptr),
+          "clEnqueueFillBuffer", fmt::format("filling {} bytes", bytes_));
+    check(clFinish(queue_), "clFinish", "after filling a buffer");
+    return;
+  }
   std::vector<unsigned char> data(bytes_);
   for (std::size_t i = 0; i < bytes_; i += pattern_size) std::memcpy(data.data() + i, pattern, pattern_size);
   upload(data.data(), bytes_, 0);

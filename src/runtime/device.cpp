@@ -2,6 +2,7 @@
 // Used by Context and by `ellesmere devices`.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <regex>
 #include <sstream>
@@ -209,6 +210,8 @@ DeviceInfo describe(const cl::Platform& p, const cl::Device& d, int index) {
   for (std::string e; exts >> e;) info.extensions.push_back(e);
   info.has_fp16 = info.has_extension("cl_khr_fp16");
   info.has_fp64 = info.has_extension("cl_khr_fp64");
+  info.has_fma = (device_value<cl_device_fp_config>(d, CL_DEVICE_SINGLE_FP_CONFIG, "CL_DEVICE_SINGLE_FP_CONFIG") &
+                  CL_FP_FMA) != 0;
   if (info.has_extension("cl_amd_device_attribute_query")) {
     constexpr cl_device_info kBoardNameAmd = 0x4038;   // CL_DEVICE_BOARD_NAME_AMD
     info.board_name = device_string(d, kBoardNameAmd);
@@ -238,13 +241,47 @@ std::vector<DeviceHandle> enumerate_devices() {
   return out;
 }
 
-DeviceHandle find_device(std::string_view selector) {
-  auto devices = enumerate_devices();
+std::size_t choose_device(const std::vector<DeviceInfo>& devices, std::string_view selector,
+                          std::string_view origin) {
   if (devices.empty()) {
     throw NotSupported(
         "no OpenCL device found: no platform reported a device (is an ICD such as pocl-opencl-icd installed? "
         "OCL_ICD_VENDORS, if set, must name a directory holding its .icd file)");
   }
+  auto listing = [&] {
+    std::string s;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      s += fmt::format("\n  {}: {} / {} ({})", i, devices[i].platform_name, devices[i].name, devices[i].key);
+    }
+    return s;
+  };
+  if (selector.empty()) {
+    for (DeviceType t : {DeviceType::gpu, DeviceType::accelerator, DeviceType::cpu}) {
+      for (std::size_t i = 0; i < devices.size(); ++i) {
+        if (devices[i].type == t) return i;
+      }
+    }
+    return 0;
+  }
+  // All digits: an index (so "580" is index 580, not a name; use "rx 580" for that).
+  if (std::all_of(selector.begin(), selector.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    std::size_t index = 0;
+    auto r = std::from_chars(selector.data(), selector.data() + selector.size(), index);
+    if (r.ec == std::errc() && index < devices.size()) return index;
+    throw NotSupported(fmt::format("{}={}: there is no device {} (devices 0..{}):{}", origin, selector, selector,
+                                   devices.size() - 1, listing()));
+  }
+  const std::string needle = lower(selector);
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    if (contains(lower(devices[i].platform_name + " " + devices[i].name + " " + devices[i].key), needle)) return i;
+  }
+  throw NotSupported(fmt::format("{}=\"{}\" matches no device (an index, or a substring of platform, device "
+                                 "name or key):{}",
+                                 origin, selector, listing()));
+}
+
+DeviceHandle find_device(std::string_view selector) {
+  auto devices = enumerate_devices();
   std::string sel(selector);
   std::string origin = "selector";
   if (sel.empty()) {
@@ -253,33 +290,9 @@ DeviceHandle find_device(std::string_view selector) {
       origin = "ELLESMERE_DEVICE";
     }
   }
-  auto listing = [&] {
-    std::string s;
-    for (const auto& d : devices) s += fmt::format("\n  {}: {} / {} ({})", d.info.index, d.info.platform_name,
-                                                   d.info.name, d.info.key);
-    return s;
-  };
-  if (sel.empty()) {
-    for (DeviceType t : {DeviceType::gpu, DeviceType::accelerator, DeviceType::cpu}) {
-      for (const auto& d : devices) {
-        if (d.info.type == t) return d;
-      }
-    }
-    return devices.front();
-  }
-  if (std::all_of(sel.begin(), sel.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    std::size_t index = std::stoul(sel);
-    if (index < devices.size()) return devices[index];
-    throw NotSupported(fmt::format("{}={}: there is no device {} (devices 0..{}):{}", origin, sel, index,
-                                   devices.size() - 1, listing()));
-  }
-  const std::string needle = lower(sel);
-  for (const auto& d : devices) {
-    if (contains(lower(d.info.platform_name + " " + d.info.name + " " + d.info.key), needle)) return d;
-  }
-  throw NotSupported(fmt::format("{}=\"{}\" matches no device (an index, or a substring of platform, device name "
-                                 "or key):{}",
-                                 origin, sel, listing()));
+  std::vector<DeviceInfo> infos;
+  for (const auto& d : devices) infos.push_back(d.info);
+  return devices[choose_device(infos, sel, origin)];
 }
 
 }  // namespace runtime

@@ -1,5 +1,6 @@
-// A 64-bit FNV-1a hash: names program-cache files and checksums their payload. Not cryptographic; the cache
-// file also stores its full key and the payload size, so a collision or corruption is detected, not trusted.
+// A 64-bit FNV-1a hash: names program-cache files and checksums their payload. Not cryptographic: the cache
+// file also stores its whole key (source included), compared byte for byte, so a name collision is detected;
+// the payload checksum catches corruption (a deliberate forgery is out of scope).
 #pragma once
 
 #include <cstdint>

@@ -43,7 +43,7 @@ std::string parent_of(std::string_view name) {
 void expand(const std::string& name, const std::string& text, std::set<std::string>& seen, int depth,
             std::string& out) {
   static const std::regex include_line(R"(^\s*#\s*include\s*"([^"]+)\"\s*(//.*)?$)");
-  if (depth > 16) throw Error(fmt::format("kernel include depth exceeds 16 at {} (an include cycle?)", name));
+  if (depth > 16) throw Error(fmt::format("kernel includes nest deeper than 16 levels at {}", name));
   std::istringstream in(text);
   std::string line;
   int number = 0;

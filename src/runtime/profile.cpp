@@ -1,8 +1,6 @@
 // Device profiles: text format, built-in model profiles (src/runtime/profiles/*.txt, embedded), saved profiles.
 #include "ellesmere/profile.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include "ellesmere/error.hpp"
 #include "runtime/embedded_files.hpp"
 #include "runtime/env.hpp"
+#include "runtime/files.hpp"
 
 namespace ellesmere {
 
@@ -154,23 +153,9 @@ std::optional<DeviceProfile> load_saved_profile(std::string_view key) {
 }
 
 std::string save_profile(const DeviceProfile& profile) {
-  const fs::path dir = profile_dir();
-  const fs::path path = dir / (profile.key + ".txt");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw FileError(dir.string(), "cannot create the profile directory: " + ec.message());
-  const fs::path tmp = fs::path(path.string() + fmt::format(".tmp.{}", ::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << format_profile(profile);
-    if (!out || !out.flush()) {
-      fs::remove(tmp, ec);
-      throw FileError(path.string(), "cannot be written");
-    }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) throw FileError(path.string(), "cannot be written: " + ec.message());
-  return path.string();
+  const std::string path = (fs::path(profile_dir()) / (profile.key + ".txt")).string();
+  runtime::write_file_atomically(path, format_profile(profile));
+  return path;
 }
 
 DeviceProfile device_profile(Context& context) {

@@ -1,8 +1,6 @@
 // Program cache: memory map per Context, plus validated binaries under cache_dir()/programs.
 #include "runtime/program_cache.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "runtime/env.hpp"
+#include "runtime/files.hpp"
 #include "runtime/hash.hpp"
 #include "runtime/kernel_registry.hpp"
 
@@ -45,6 +44,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 ProgramCache::ProgramCache(cl::Context context, cl::Device device, const DeviceInfo& info)
     : context_(std::move(context)), device_(std::move(device)), info_(info) {
   std_option_ = info_.opencl_c_version_number() >= 12 ? "-cl-std=CL1.2" : "-cl-std=CL1.1";
+  if (info_.has_fma) device_defines_ = "-DELLESMERE_FAST_FMA=1";
 }
 
 ProgramCacheStats ProgramCache::stats() const {
@@ -54,11 +54,10 @@ ProgramCacheStats ProgramCache::stats() const {
 
 std::string ProgramCache::key_text(const std::string& name, const std::string& source,
                                    const std::string& options) const {
-  return fmt::format(
-      "kernel: {}\nsource-fnv1a64: {}\nsource-bytes: {}\noptions: {}\nplatform: {} | {}\ndevice: {} | {} | {}\n"
-      "driver: {}\n",
-      name, Fnv1a64().add(source).hex(), source.size(), options, info_.platform_name, info_.platform_version,
-      info_.name, info_.device_version, info_.key, info_.driver_version);
+  // The whole source is part of the key, so a stored entry is compared byte for byte, never trusted on a hash.
+  return fmt::format("kernel: {}\noptions: {}\nplatform: {} | {}\ndevice: {} | {} | {}\ndriver: {}\nsource:\n{}",
+                     name, options, info_.platform_name, info_.platform_version, info_.name, info_.device_version,
+                     info_.key, info_.driver_version, source);
 }
 
 const cl::Program& ProgramCache::get(const std::string& kernel_file, const std::string& options) {
@@ -67,7 +66,13 @@ const cl::Program& ProgramCache::get(const std::string& kernel_file, const std::
 
 const cl::Program& ProgramCache::get_source(const std::string& name, const std::string& source,
                                             const std::string& extra_options) {
-  const std::string options = extra_options.empty() ? std_option_ : std_option_ + " " + extra_options;
+  // The device's -cl-std unless the caller chose one (the polaris check builds as CL1.1 on any device).
+  std::string options = extra_options.find("-cl-std=") != std::string::npos ? "" : std_option_;
+  auto append = [&options](const std::string& part) {
+    if (!part.empty()) options += (options.empty() ? "" : " ") + part;
+  };
+  append(device_defines_);
+  append(extra_options);
   const std::string key = key_text(name, source, options);
   std::lock_guard lock(mutex_);
   if (auto it = programs_.find(key); it != programs_.end()) {
@@ -102,7 +107,8 @@ cl::Program ProgramCache::build_from_source(const std::string& name, const std::
   if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_COMPILE_PROGRAM_FAILURE) {
     throw BuildError(name, options, info_.name + " (" + info_.platform_name + ")", build_log);
   }
-  check(err, "clBuildProgram", fmt::format("{} with options \"{}\"", name, options));
+  check(err, "clBuildProgram",
+        fmt::format("{} with options \"{}\"{}", name, options, build_log.empty() ? "" : "; build log:\n" + build_log));
   log("build", fmt::format("built {} [{}] from source in {:.1f} ms{}", name, options, ms_since(t0),
                            build_log.empty() ? "" : "; build log:\n" + build_log));
   return program;
@@ -157,30 +163,17 @@ void ProgramCache::store_to_disk(const std::string& path, const std::string& key
   put_u64(file, Fnv1a64().add(binary.data(), binary.size()).value());
   file.append(reinterpret_cast<const char*>(binary.data()), binary.size());
 
-  // Write a private temporary file and rename it, so a concurrent reader never sees half a file.
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (f) f.write(file.data(), std::streamsize(file.size()));
-    if (!f || !f.flush()) {
-      fs::remove(tmp, ec);
-      // Not fatal (the program is built and runs), but every later run would pay the compile again: say so once.
-      if (!disk_warned_) {
-        disk_warned_ = true;
-        std::cerr << fmt::format("ellesmere: warning: cannot write the program cache under {} ({}); kernels will "
-                                 "be compiled again next run. Set ELLESMERE_CACHE_DIR to a writable directory, or "
-                                 "ELLESMERE_CACHE=0 to turn the disk cache off.\n",
-                                 fs::path(path).parent_path().string(), std::strerror(errno));
-      }
-      return;
+  try {
+    write_file_atomically(path, file);
+  } catch (const FileError& e) {
+    // Not fatal (the program is built and runs), but every later run would pay the compile again: say so once.
+    if (!disk_warned_) {
+      disk_warned_ = true;
+      std::cerr << fmt::format("ellesmere: warning: cannot write the program cache: {}. Kernels will be compiled "
+                               "again next run; set ELLESMERE_CACHE_DIR to a writable directory, or "
+                               "ELLESMERE_CACHE=0 to turn the disk cache off.\n",
+                               e.what());
     }
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    log("cache", "cannot rename " + tmp + ": " + ec.message());
   }
 }
 

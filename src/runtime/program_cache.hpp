@@ -1,6 +1,6 @@
-// Built OpenCL programs, cached in memory per Context and on disk across processes. The disk key is a hash of the
-// expanded source, the build options, the platform/device/driver identity; each file also stores the full key and
-// a checksum of the binary, so a stale, corrupt or truncated file is rebuilt from source, never trusted.
+// Built OpenCL programs, cached in memory per Context and on disk across processes. A disk entry is named by a hash
+// of its key (the expanded source, the build options, the platform/device/driver identity) and stores the whole key
+// and a checksum of the binary: a stale, corrupt or truncated file is rebuilt from source, never trusted.
 #pragma once
 
 #include <map>
@@ -23,8 +23,8 @@ class ProgramCache {
  public:
   ProgramCache(cl::Context context, cl::Device device, const DeviceInfo& info);
 
-  // The program for kernel_file built with options (the -cl-std flag is added here). Throws BuildError with the
-  // build log on a compile failure.
+  // The program for kernel_file built with options; std_option() is added unless options hold a -cl-std flag.
+  // Throws BuildError with the build log on a compile failure.
   const cl::Program& get(const std::string& kernel_file, const std::string& options);
   // Same, for source that is not in the kernel registry (tests' planted kernels, calibration). name labels errors.
   const cl::Program& get_source(const std::string& name, const std::string& source, const std::string& options);
@@ -32,6 +32,9 @@ class ProgramCache {
   ProgramCacheStats stats() const;
   // The -cl-std option used for this device: CL1.2 where the device's OpenCL C allows it, else CL1.1.
   const std::string& std_option() const { return std_option_; }
+  // Defines every build on this device gets, describing the device to the kernels: -DELLESMERE_FAST_FMA=1 where
+  // single-precision FMA is in hardware (PoCL does not define FP_FAST_FMAF although its CPUs have FMA).
+  const std::string& device_defines() const { return device_defines_; }
 
  private:
   std::string key_text(const std::string& name, const std::string& source, const std::string& options) const;
@@ -44,6 +47,7 @@ class ProgramCache {
   cl::Device device_;
   DeviceInfo info_;
   std::string std_option_;
+  std::string device_defines_;
   mutable std::mutex mutex_;
   std::map<std::string, cl::Program> programs_;
   ProgramCacheStats stats_;

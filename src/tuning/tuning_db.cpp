@@ -159,8 +159,10 @@ Lookup TuningDb::lookup(std::string_view device_key, std::string_view device_fam
   const ops::ProblemText wanted = ops::ProblemText::parse(problem);
   Lookup result;
 
-  // Candidates per level; within a level the higher layer wins, then the nearer problem, then the later line
-  // (a line appended to a file overrides an earlier one, as a re-tune would).
+  // Candidates per level; within a level the nearer problem wins (a user's entry for a distant shape must not
+  // shadow a shipped entry for this one), then the higher layer (override > user > shipped: at equal distance,
+  // which includes the exact levels, that is the overlay), then the later line (a line appended to a file
+  // overrides an earlier one, as a re-tune would).
   struct Candidate {
     const TuningEntry* entry;
     Level level;
@@ -186,8 +188,8 @@ Lookup TuningDb::lookup(std::string_view device_key, std::string_view device_fam
   }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     if (a.level != b.level) return a.level < b.level;
-    if (a.entry->layer != b.entry->layer) return a.entry->layer > b.entry->layer;
     if (a.distance != b.distance) return a.distance < b.distance;
+    if (a.entry->layer != b.entry->layer) return a.entry->layer > b.entry->layer;
     return a.index > b.index;
   });
   for (const auto& c : candidates) {

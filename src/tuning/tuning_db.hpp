@@ -57,9 +57,10 @@ class TuningDb {
   void clear_overrides();
 
   // The Params to use for impl on a problem: the most specific entry whose Params are valid on device, the
-  // Impl's defaults when none is. limits_device is what Params are checked against (normally device itself).
+  // Impl's defaults when none is.
   Lookup lookup(const DeviceInfo& device, const ops::ImplBase& impl, std::string_view problem) const;
-  // Same, for a device known only by key and family (the polaris check asks for amd-polaris-36cu here).
+  // Same, for a device known only by key and family (the polaris check asks for amd-polaris-36cu here);
+  // limits_device is what Params are checked against.
   Lookup lookup(std::string_view device_key, std::string_view device_family, const DeviceInfo& limits_device,
                 const ops::ImplBase& impl, std::string_view problem) const;
 

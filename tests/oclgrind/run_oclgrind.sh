@@ -34,7 +34,8 @@ log="$work/oclgrind.log"
 
 # Only oclgrind is visible; its checks on; the disk program cache off (every run compiles from source).
 OCL_ICD_VENDORS="$work/vendors" OCLGRIND_DATA_RACES=1 OCLGRIND_UNINITIALIZED=1 OCLGRIND_CHECK_API=1 \
-OCLGRIND_LOG="$log" ELLESMERE_CACHE=0 ELLESMERE_TEST_SMALL=1 "$@" > "$work/stdout.txt" 2>&1
+OCLGRIND_LOG="$log" ELLESMERE_CACHE=0 ELLESMERE_TEST_SMALL=1 ELLESMERE_DEVICE= ELLESMERE_TEST_DEVICE= \
+  "$@" > "$work/stdout.txt" 2>&1
 rc=$?
 
 # oclgrind's reports start at column 0; their details are indented.

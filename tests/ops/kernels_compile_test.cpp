@@ -3,6 +3,8 @@
 // under oclgrind, whose compiler is a second opinion.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "ellesmere/device.hpp"
@@ -10,6 +12,8 @@
 #include "runtime/cl.hpp"
 #include "runtime/context_impl.hpp"
 #include "runtime/kernel_registry.hpp"
+#include "reference/reference.hpp"
+#include "test_support.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere {
@@ -50,17 +54,23 @@ INSTANTIATE_TEST_SUITE_P(EveryKernelFile, KernelsCompile, ::testing::ValuesIn(ru
 TEST(KernelsCompileImpls, WithTunedParamsForThisDevice) {
   Context ctx;
   int built = 0;
+  std::set<std::string> done;   // problems with the same Params and defines build the same program
   for (const ops::ImplBase* impl : ops::all_impls()) {
     if (impl->kernel_file().empty()) continue;
-    const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), *impl, impl->op() + ":m64n64k64");
-    ASSERT_EQ(lookup.invalid, "") << impl->name();
-    for (const char* std_option : {"-cl-std=CL1.1", "-cl-std=CL1.2"}) {
-      EXPECT_EQ(build_log_or_empty(ctx, impl->kernel_file(),
-                                   std::string(std_option) + " " + impl->build_options(lookup.params)),
-                "")
-          << impl->name();
+    // Every problem of the op's list: problems may add defines (transposes) of their own.
+    for (const auto& problem : reference::problems_tagged(testing::problems_file(impl->op()),
+                                                         testing::small_mode() ? "oclgrind" : "test")) {
+      const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), *impl, problem);
+      ASSERT_EQ(lookup.invalid, "") << impl->name() << " " << problem;
+      if (!done.insert(impl->kernel_file() + " " + impl->build_options(problem, lookup.params)).second) continue;
+      for (const char* std_option : {"-cl-std=CL1.1", "-cl-std=CL1.2"}) {
+        EXPECT_EQ(build_log_or_empty(ctx, impl->kernel_file(),
+                                     std::string(std_option) + " " + impl->build_options(problem, lookup.params)),
+                  "")
+            << impl->name() << " " << problem;
+      }
+      ++built;
     }
-    ++built;
   }
   EXPECT_GT(built, 0);
 }

@@ -70,24 +70,15 @@ TEST(Devices, SelectionByIndexSubstringAndEnvironment) {
   }
 }
 
-TEST(Devices, DefaultPrefersGpuThenAcceleratorThenCpu) {
-  testing::EnvGuard env("ELLESMERE_DEVICE", std::nullopt);
+TEST(Devices, ContextFromDeviceInfoUsesThatDevice) {
   const auto devices = list_devices();
   ASSERT_FALSE(devices.empty());
-  const DeviceInfo chosen = select_device();
-  for (const auto& d : devices) {
-    if (d.type == DeviceType::gpu) {
-      EXPECT_EQ(chosen.type, DeviceType::gpu);
-      break;
-    }
-  }
-  // Nothing earlier in the list has a better type than the chosen one.
-  auto rank = [](DeviceType t) { return t == DeviceType::gpu ? 0 : t == DeviceType::accelerator ? 1 : 2; };
-  for (const auto& d : devices) {
-    if (d.index < chosen.index) {
-      EXPECT_GE(rank(d.type), rank(chosen.type));
-    }
-  }
+  Context ctx(devices.back());
+  EXPECT_EQ(ctx.device().index, devices.back().index);
+  EXPECT_EQ(ctx.device().key, devices.back().key);
+  DeviceInfo gone = devices.back();
+  gone.name = "a device that was unplugged";
+  EXPECT_THROW(Context{gone}, NotSupported);
 }
 
 TEST(Buffers, RoundTripOffsetsAndFill) {
@@ -106,6 +97,18 @@ TEST(Buffers, RoundTripOffsetsAndFill) {
   Buffer<std::int8_t> bytes(ctx, 7);   // odd byte count
   bytes.fill(std::int8_t(-3));
   for (auto v : bytes.to_vector()) EXPECT_EQ(v, -3);
+}
+
+TEST(Buffers, FillWithPatternsTheDeviceCannotTake) {
+  // clEnqueueFillBuffer takes 1..128-byte powers of two; a 12-byte pattern goes through the host.
+  Context ctx;
+  RawBuffer raw(ctx, 120, "pattern test");
+  const unsigned char pattern[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  raw.fill(pattern, sizeof pattern);
+  std::vector<unsigned char> out(120);
+  raw.download(out.data(), out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], pattern[i % 12]) << i;
+  EXPECT_THROW(raw.fill(pattern, 7), InvalidArgument);   // 120 is not a multiple of 7
 }
 
 TEST(Buffers, OutOfRangeCopiesAreInvalidArguments) {

@@ -16,10 +16,7 @@
 namespace ellesmere {
 namespace {
 
-Context& shared_context() {
-  static Context* ctx = new Context();
-  return *ctx;
-}
+using testing::shared_context;
 
 std::string report(const ops::LimitReport& r) {
   std::string s = fmt::format("{} {} [{}] (params: {})", r.impl, r.problem, r.params.str(), r.params_from);
@@ -89,23 +86,61 @@ TEST(PolarisKernels, NoUnguardedExtensions) {
   }
 }
 
-// The check can fail: a planted configuration over both limits is reported on both counts.
+bool any_contains(const std::vector<std::string>& lines, const std::string& part) {
+  for (const auto& l : lines) {
+    if (l.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The check can fail: a planted configuration over both limits is reported by the compiled-kernel checks (not
+// only by the Impl's own check_params formula).
 TEST(PolarisCheck, PlantedOverLimitConfigurationIsCaught) {
   const ops::ImplBase* impl = ops::find_impl("gemm_f32_tile2d");
   ASSERT_NE(impl, nullptr);
-  // 128/1 x 128/1 = 16384 work-items (PoCL's limit is 4096, the RX 580's 256): the build device rejects it too,
-  // so use a 32x8 = 256-item group whose local memory is over: 4*32*(128+1+128) = 32896 > 32768 bytes.
+  // 128/4 x 128/16 = 256 work-items, local memory 4*32*(128+1+128) = 32896 > 32768 bytes.
   const ops::Params over_local = ops::Params::parse("TM=128 TN=128 TK=32 WPT=16 VW=4");
-  auto r = ops::check_limits(shared_context().impl(), *impl, "gemm_f32:m256n256k256", over_local, ops::polaris_limits());
-  bool local_reported = false;
-  for (const auto& v : r.violations) local_reported = local_reported || v.find("local memory") != std::string::npos;
-  EXPECT_TRUE(local_reported) << report(r);
-
-  const ops::Params over_items = ops::Params::parse("TM=64 TN=64 TK=8 WPT=2 VW=2");   // 32 x 32 = 1024 items
+  auto r = ops::check_limits(shared_context().impl(), *impl, "gemm_f32:m256n256k256", over_local,
+                             ops::polaris_limits());
+  EXPECT_TRUE(any_contains(r.violations, "gemm_f32_tile2d: 32896 bytes of local memory (32896 static + 0 dynamic)"))
+      << report(r);
+  // 64/2 x 64/2 = 1024 work-items (PoCL accepts up to 4096).
+  const ops::Params over_items = ops::Params::parse("TM=64 TN=64 TK=8 WPT=2 VW=2");
   r = ops::check_limits(shared_context().impl(), *impl, "gemm_f32:m256n256k256", over_items, ops::polaris_limits());
-  bool items_reported = false;
-  for (const auto& v : r.violations) items_reported = items_reported || v.find("1024") != std::string::npos;
-  EXPECT_TRUE(items_reported) << report(r);
+  EXPECT_TRUE(any_contains(r.violations, "gemm_f32_tile2d: work-group of 1024 items (32x32x1)")) << report(r);
+}
+
+// An Impl whose own formula misses local memory its kernel declares: only the compiled kernel's
+// CL_KERNEL_LOCAL_MEM_SIZE can catch it.
+class PlantedHiddenLocalImpl final : public ops::ImplBase {
+ public:
+  std::string name() const override { return "planted_hidden_local"; }
+  std::string op() const override { return "gemm_f32"; }
+  std::string kernel_file() const override { return "planted/hidden_local.cl"; }
+  std::vector<ops::LaunchShape> launch_shapes(std::string_view, const ops::Params&) const override {
+    ops::LaunchShape s;
+    s.kernel = "hidden_local";
+    s.global = {64, 1, 1};
+    s.local = {64, 1, 1};
+    s.dynamic_local_bytes = 1024;
+    return {s};
+  }
+};
+
+TEST(PolarisCheck, PlantedKernelWithHiddenLocalMemoryIsCaught) {
+  testing::TempDir kernels("planted-kernels");
+  kernels.write("planted/hidden_local.cl",
+                "__kernel void hidden_local(__global float* out, __local float* scratch) {\n"
+                "  __local float big[9000];   // 36000 bytes, more than the RX 580's 32 KB\n"
+                "  big[get_local_id(0)] = 1.0f; scratch[get_local_id(0)] = 2.0f;\n"
+                "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+                "  out[get_global_id(0)] = big[63 - get_local_id(0)] + scratch[0];\n"
+                "}\n");
+  testing::EnvGuard dir("ELLESMERE_KERNEL_DIR", kernels.str());
+  const PlantedHiddenLocalImpl impl;
+  const auto r = ops::check_limits(shared_context().impl(), impl, "gemm_f32:m64n64k64", {}, ops::polaris_limits());
+  EXPECT_TRUE(any_contains(r.violations, "hidden_local: 37024 bytes of local memory (36000 static + 1024 dynamic)"))
+      << report(r);
 }
 
 }  // namespace

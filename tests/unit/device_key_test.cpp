@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "ellesmere/device.hpp"
+#include "ellesmere/error.hpp"
+#include "runtime/device_handles.hpp"
 
 namespace ellesmere {
 namespace {
@@ -262,3 +264,61 @@ TEST(DeviceKey, AllKnownDriverStringsGiveWellFormedKeys) {
 
 }  // namespace
 }  // namespace ellesmere
+
+// The selection rule (select_device, ELLESMERE_DEVICE) on synthetic device lists: CI has a single device, so the
+// device tests alone could not tell a working rule from one that ignores its selector.
+namespace ellesmere::runtime {
+namespace {
+
+DeviceInfo fake(const std::string& platform, const std::string& name, DeviceType type) {
+  DeviceInfo d;
+  d.platform_name = platform;
+  d.name = name;
+  d.type = type;
+  d.compute_units = 4;
+  d.key = make_device_key(platform, name, "", "vendor", 4, type).key;
+  return d;
+}
+
+const std::vector<DeviceInfo> kMixed = {
+    fake("Portable Computing Language", "pthread-haswell-AMD EPYC", DeviceType::cpu),
+    fake("Oclgrind", "Oclgrind Simulator", DeviceType::accelerator),
+    fake("AMD Accelerated Parallel Processing", "Ellesmere", DeviceType::gpu),
+    fake("Clover", "AMD Radeon RX 580 Series (POLARIS10, DRM 3.42.0, LLVM 13.0.1)", DeviceType::gpu),
+};
+
+TEST(ChooseDevice, DefaultPrefersFirstGpuThenAcceleratorThenCpu) {
+  EXPECT_EQ(choose_device(kMixed, "", "x"), 2u);
+  EXPECT_EQ(choose_device({kMixed[0], kMixed[1]}, "", "x"), 1u);
+  EXPECT_EQ(choose_device({kMixed[0]}, "", "x"), 0u);
+  DeviceInfo other = kMixed[0];
+  other.type = DeviceType::other;
+  EXPECT_EQ(choose_device({other}, "", "x"), 0u);
+}
+
+TEST(ChooseDevice, IndexAndCaseInsensitiveSubstring) {
+  EXPECT_EQ(choose_device(kMixed, "3", "x"), 3u);
+  EXPECT_EQ(choose_device(kMixed, "0", "x"), 0u);
+  EXPECT_EQ(choose_device(kMixed, "clover", "x"), 3u);
+  EXPECT_EQ(choose_device(kMixed, "OCLGRIND", "x"), 1u);
+  EXPECT_EQ(choose_device(kMixed, "ellesmere", "x"), 2u);
+  EXPECT_EQ(choose_device(kMixed, "pocl-cpu", "x"), 0u);     // the key
+  EXPECT_EQ(choose_device(kMixed, "rx 580", "x"), 3u);
+}
+
+TEST(ChooseDevice, ErrorsNameTheSelectorAndListDevices) {
+  try {
+    choose_device(kMixed, "4", "ELLESMERE_DEVICE");
+    FAIL() << "no exception";
+  } catch (const NotSupported& e) {
+    EXPECT_NE(std::string(e.what()).find("ELLESMERE_DEVICE=4: there is no device 4 (devices 0..3)"),
+              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3: Clover"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(choose_device(kMixed, "99999999999999999999999999", "x"), NotSupported);   // no overflow crash
+  EXPECT_THROW(choose_device(kMixed, "nvidia", "x"), NotSupported);
+  EXPECT_THROW(choose_device({}, "", "x"), NotSupported);
+}
+
+}  // namespace
+}  // namespace ellesmere::runtime

@@ -324,19 +324,26 @@ TEST(TuningDbLookup, AtEqualLevelOverrideBeatsUserBeatsShipped) {
   EXPECT_EQ(db.entries().size(), 3u);
 }
 
-TEST(TuningDbLookup, WithinALevelHigherLayerBeatsNearerProblem) {
-  // Within a level the layer decides first: a user entry further away beats a shipped one that is nearer.
+TEST(TuningDbLookup, WithinALevelNearerProblemBeatsHigherLayer) {
+  // Within a nearest-problem level the distance decides first: a user entry for a distant shape must not shadow a
+  // shipped entry for a nearer one.
   TuningDb db;
   db.load_text("amd-polaris-36cu gemm_f32_fake gemm_f32:m1024n1024k512 TM=4 TN=4 1.0\n", "s.txt", Layer::shipped);
   db.load_text("amd-polaris-36cu gemm_f32_fake gemm_f32:m256n256k256 TM=8 TN=8 1.0\n", "u.txt", Layer::user);
-  const Lookup r = db.lookup(polaris_device(), FakeImpl{}, kProblem);
+  Lookup r = db.lookup(polaris_device(), FakeImpl{}, kProblem);
   EXPECT_EQ(r.level, Level::nearest_problem);
-  EXPECT_EQ(r.params.str(), "TM=8 TN=8");
+  EXPECT_EQ(r.params.str(), "TM=4 TN=4");
+  EXPECT_EQ(r.entry->origin, "s.txt:1");
+  // At equal distance the higher layer is the overlay and wins.
+  db.load_text("amd-polaris-36cu gemm_f32_fake gemm_f32:m1024n1024k512 TM=16 TN=8 1.0\n", "u2.txt", Layer::user);
+  r = db.lookup(polaris_device(), FakeImpl{}, kProblem);
+  EXPECT_EQ(r.params.str(), "TM=16 TN=8");
+  EXPECT_EQ(r.entry->layer, Layer::user);
 }
 
 TEST(TuningDbLookup, LaterLineWinsWithinALayer) {
   // The tuner appends its newest result to the user's file: for the same device, Impl and problem the later line
-  // must win (tuning_db.cpp: "within a level the higher layer wins, then the nearer problem, then the later line").
+  // must win (tuning_db.cpp: within a level the nearer problem, then the higher layer, then the later line).
   TuningDb db;
   db.load_text(std::string("amd-polaris-36cu gemm_f32_fake ") + kProblem + " TM=4 TN=4 90.0\n" +
                    "amd-polaris-36cu gemm_f32_fake " + kProblem + " TM=16 TN=8 60.0\n",

@@ -62,7 +62,8 @@ int cmd_devices(const std::string& selector, bool json) {
                      {"extensions", d.extensions}});
     }
     std::cout << out.dump(2) << '\n';
-    return devices.empty() ? 1 : 0;
+    if (!chosen) std::cerr << "ellesmere: error: " << why_none << '\n';
+    return chosen ? 0 : 1;   // as in text mode: no usable device (or a selector matching none) is a failure
   }
   if (devices.empty()) {
     std::cout << "No OpenCL device found. Install an ICD (tools/install-deps.sh installs PoCL), or check "
@@ -133,10 +134,11 @@ int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
   auto rows = tools::run_selfcheck(ctx, seed);
   fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", "op", "impl", "problem",
              "device", "max|err|", "rel err", "tol", "first ms", "kernel ms", "result");
-  int failures = 0;
+  int failures = 0, skipped = 0;
   for (const auto& r : rows) {
     const bool ran = r.status == "ok" || r.status.rfind("FAIL: element", 0) == 0 || r.status.rfind("FAIL: error", 0) == 0;
     if (r.status.rfind("FAIL", 0) == 0) ++failures;
+    if (r.status.rfind("skipped", 0) == 0) ++skipped;
     if (ran) {
       fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10.2e} {:>10.2e} {:>8.0e} {:>10.2f} {:>10.3f}  {}\n", r.op, r.impl,
                  r.problem, r.device, r.max_abs_error, r.rel_error, r.tolerance, r.first_ms, r.device_ms, r.status);
@@ -145,8 +147,9 @@ int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
                  r.device, "-", "-", "-", "-", "-", r.status);
     }
   }
-  fmt::print("{}: {} of {} checks failed (times measured on {})\n", failures ? "FAILED" : "PASSED", failures,
-             rows.size(), ctx.device().key);
+  fmt::print("{}: {} of {} checks failed, {} skipped (an Impl that cannot run here, with its reason above); times "
+             "measured on {}\n",
+             failures ? "FAILED" : "PASSED", failures, rows.size(), skipped, ctx.device().key);
   return failures ? 1 : 0;
 }
 

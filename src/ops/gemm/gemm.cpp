@@ -5,20 +5,9 @@
 #include "ellesmere/ops.hpp"
 #include "ops/dispatch.hpp"
 #include "ops/gemm/gemm_impl.hpp"
+#include "ops/operand_check.hpp"
 
 namespace ellesmere {
-
-namespace {
-
-void check_operand(const GemmProblem& p, const char* name, std::size_t have, std::int64_t rows, std::int64_t cols) {
-  const std::size_t need = std::size_t(rows) * std::size_t(cols);
-  if (have < need) {
-    throw InvalidArgument(fmt::format("{}: {} holds {} floats but needs {} x {} = {}", p.str(), name, have, rows,
-                                      cols, need));
-  }
-}
-
-}  // namespace
 
 EventList gemm_f32(Context& context, const GemmProblem& p, const Buffer<float>& a, const Buffer<float>& b,
                    Buffer<float>& c, const GemmOptions& options) {
@@ -28,13 +17,16 @@ EventList gemm_f32(Context& context, const GemmProblem& p, const Buffer<float>& 
   if (p.m > INT32_MAX || p.n > INT32_MAX || p.k > INT32_MAX) {
     throw InvalidArgument(fmt::format("{}: dimensions must be below 2^31", p.str()));
   }
-  check_operand(p, "A", a.size(), p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k);
-  check_operand(p, "B", b.size(), p.trans_b ? p.n : p.k, p.trans_b ? p.k : p.n);
-  check_operand(p, "C", c.size(), p.m, p.n);
+  const std::string problem = p.str();
+  auto dims = [](std::int64_t rows, std::int64_t cols) { return fmt::format("{} x {}", rows, cols); };
+  const std::int64_t a_rows = p.trans_a ? p.k : p.m, a_cols = p.trans_a ? p.m : p.k;
+  const std::int64_t b_rows = p.trans_b ? p.n : p.k, b_cols = p.trans_b ? p.k : p.n;
+  ops::check_operand(context, problem, "A", a, std::uint64_t(p.m * p.k), dims(a_rows, a_cols));
+  ops::check_operand(context, problem, "B", b, std::uint64_t(p.k * p.n), dims(b_rows, b_cols));
+  ops::check_operand(context, problem, "C", c, std::uint64_t(p.m * p.n), dims(p.m, p.n));
   if (p.m == 0 || p.n == 0) return {};
 
   const DeviceInfo& device = context.device();
-  const std::string problem = p.str();
   auto [impl, params] = ops::choose_impl(ops::gemm_f32_list(), problem, device, options.impl,
                                          [&](const ops::GemmF32Impl& i) { return i.applicable(p, device); });
   return impl->launch(context.impl(), p, params,

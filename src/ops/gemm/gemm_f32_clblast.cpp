@@ -1,10 +1,10 @@
 // gemm_f32_clblast Impl: fp32 GEMM through CLBlast (Debian libclblast), the fp32 path every other kernel is
 // compared with and the pipeline falls back to. Runs transposed operands too; CLBlast tunes its own kernels.
+#include "ops/gemm/gemm_impl.hpp"   // first: it fixes the OpenCL version before clblast.h includes CL/cl.h
+
 #include <clblast.h>
 
 #include <fmt/format.h>
-
-#include "ops/gemm/gemm_impl.hpp"
 
 namespace ellesmere::ops {
 
@@ -22,27 +22,31 @@ class GemmF32Clblast final : public GemmF32Impl {
 
   EventList launch(detail::ContextImpl& ctx, const GemmProblem& p, const Params&,
                    const GemmArgs& args) const override {
-    cl_command_queue queue = ctx.queue();
-    EventList events;
-    // CLBlast may run several kernels (padding, transposes, then the GEMM) and returns only the last one's event:
-    // the marker before it makes span_ns() cover them all.
-    events.add(ctx.marker());
-    cl_event event = nullptr;
-    auto status = clblast::Gemm<float>(
-        clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
-        p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),
-        std::size_t(p.k), args.alpha, args.a, 0, std::size_t(lda_of(p)), args.b, 0, std::size_t(ldb_of(p)),
-        args.beta, args.c, 0, std::size_t(p.n), &queue, &event);
-    if (status != clblast::StatusCode::kSuccess) {
-      if (event) clReleaseEvent(event);
-      throw ClError(int(status), "clblast::Gemm", fmt::format("{} {}", name(), p.str()));
-    }
-    events.add(event);
-    return events;
+    return clblast_sgemm(ctx, p, args);
   }
 };
 
 }  // namespace
+
+EventList clblast_sgemm(detail::ContextImpl& ctx, const GemmProblem& p, const GemmArgs& args) {
+  cl_command_queue queue = ctx.queue();
+  EventList events;
+  // CLBlast may run several kernels (padding, transposes, then the GEMM) and returns only the last one's event:
+  // the marker before it makes span_ns() cover them all.
+  events.add(ctx.marker());
+  cl_event event = nullptr;
+  auto status = clblast::Gemm<float>(
+      clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
+      p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),
+      std::size_t(p.k), args.alpha, args.a, 0, std::size_t(lda_of(p)), args.b, 0, std::size_t(ldb_of(p)),
+      args.beta, args.c, 0, std::size_t(p.n), &queue, &event);
+  if (status != clblast::StatusCode::kSuccess) {
+    if (event) clReleaseEvent(event);
+    throw ClError(int(status), "clblast::Gemm", p.str());
+  }
+  events.add(event);
+  return events;
+}
 
 std::unique_ptr<GemmF32Impl> make_gemm_f32_clblast() { return std::make_unique<GemmF32Clblast>(); }
 

@@ -1,4 +1,4 @@
-// gemm_f32_tile2d Impl: LDS-tiled fp32 GEMM (kernels/gemm/gemm_f32_tile2d.cl), non-transposed row-major operands.
+// gemm_f32_tile2d Impl: LDS-tiled fp32 GEMM (kernels/gemm/gemm_f32_tile2d.cl), row-major, transposes as defines.
 #include <fmt/format.h>
 
 #include "ops/gemm/gemm_impl.hpp"
@@ -47,7 +47,6 @@ class GemmF32Tile2d final : public GemmF32Impl {
   }
 
   std::string applicable(const GemmProblem& p, const DeviceInfo&) const override {
-    if (p.trans_a || p.trans_b) return "transposed operands are not supported (gemm_f32_clblast runs them)";
     if (p.m * p.k >= kMaxIndex || p.k * p.n >= kMaxIndex || p.m * p.n >= kMaxIndex) {
       return "an operand has 2^31 or more elements (the kernel indexes with 32-bit ints)";
     }
@@ -68,7 +67,7 @@ class GemmF32Tile2d final : public GemmF32Impl {
   EventList launch(detail::ContextImpl& ctx, const GemmProblem& p, const Params& params,
                    const GemmArgs& args) const override {
     const LaunchShape s = shapes(p, params).front();
-    cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, build_options(params));
+    cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, build_options(p, params));
     const cl_int m = cl_int(p.m), n = cl_int(p.n), kk = cl_int(p.k);
     const cl_int lda = lda_of(p), ldb = ldb_of(p), ldc = cl_int(p.n);
     detail::set_args(k, name(), m, n, kk, args.alpha, args.beta, args.a, lda, args.b, ldb, args.c, ldc);

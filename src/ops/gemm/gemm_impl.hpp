@@ -30,7 +30,18 @@ class GemmF32Impl : public ImplBase {
                            const GemmArgs& args) const = 0;
   virtual std::vector<LaunchShape> shapes(const GemmProblem& problem, const Params& params) const;
   std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const override;
+  // Params' defines plus -DTRANS_A=1 / -DTRANS_B=1 for transposed problems.
+  std::string build_options(std::string_view problem, const Params& params) const override;
+  std::string build_options(const GemmProblem& problem, const Params& params) const;
 };
+
+// Minimum device-memory traffic and flops of a GEMM: read A and B once, write C once.
+Traffic gemm_f32_traffic(const GemmProblem& problem);
+
+// C = alpha*op(A)*op(B) + beta*C through CLBlast on context's queue; returns a marker and CLBlast's event (it
+// reports only its last kernel's), so EventList::span_ns() covers the call. Used by the gemm_f32_clblast Impl and
+// the peer_clblast_sgemm benchmark.
+EventList clblast_sgemm(detail::ContextImpl& context, const GemmProblem& problem, const GemmArgs& args);
 
 // The Impls in dispatch order: the first applicable one runs unless the caller names another.
 const std::vector<std::unique_ptr<GemmF32Impl>>& gemm_f32_list();
