@@ -67,8 +67,8 @@ void set_counters(benchmark::State& state, const ops::Traffic& traffic, double p
 
 }  // namespace
 
-void time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
-                 const std::function<EventList()>& run, bool integer_ops) {
+double time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                   const std::function<EventList()>& run, bool integer_ops) {
   run().wait();
   double total = 0;
   for (auto _ : state) {
@@ -77,10 +77,11 @@ void time_device(benchmark::State& state, const ops::Traffic& traffic, double pe
     total += seconds;
   }
   set_counters(state, traffic, peak_ops_per_second, integer_ops, total);
+  return state.iterations() > 0 ? total / double(state.iterations()) : 0.0;
 }
 
-void time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
-               const std::function<void()>& run, bool integer_ops) {
+double time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                 const std::function<void()>& run, bool integer_ops) {
   run();
   double total = 0;
   for (auto _ : state) {
@@ -92,6 +93,7 @@ void time_host(benchmark::State& state, const ops::Traffic& traffic, double peak
   }
   set_counters(state, traffic, peak_ops_per_second, integer_ops, total,
                env().context.device().type == DeviceType::cpu);
+  return state.iterations() > 0 ? total / double(state.iterations()) : 0.0;
 }
 
 }  // namespace ellesmere::bench

@@ -37,11 +37,12 @@ std::vector<std::string> bench_problems(const BenchArgs& args);
 // enqueues and returns the events of what it launched (a marker first where a peer hides kernels' events). Then sets the counters:
 // GFLOPS (GOPS for integer ops), GBps, and pct_peak, the percentage of the roofline bound
 // max(ops / peak_ops, bytes / bandwidth) from the device profile that the measured time reaches.
-void time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
-                 const std::function<EventList()>& run, bool integer_ops = false);
+// Returns the mean seconds per iteration (0 if none ran), for callers that add counters of their own.
+double time_device(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                   const std::function<EventList()>& run, bool integer_ops = false);
 // The same for a function run on the host (peers such as Eigen), timed with a steady clock; pct_peak only when the
 // OpenCL device is a CPU (PoCL on this host), since the profile describes the OpenCL device.
-void time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
-               const std::function<void()>& run, bool integer_ops = false);
+double time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                 const std::function<void()>& run, bool integer_ops = false);
 
 }  // namespace ellesmere::bench

@@ -2,18 +2,16 @@
 // peer_clblast_sgemm (CLBlast called directly, not through dispatch) and peer_eigen_sgemm (Eigen on the host CPU,
 // all cores), on the problems tagged "bench" in tests/problems/gemm_f32.txt.
 // Run: build/bench/bench_gemm [--benchmark_format=json]
-#include <Eigen/Dense>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "bench_common.hpp"
+#include "peers.hpp"
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
 #include "ops/gemm/gemm_impl.hpp"
 #include "reference/reference.hpp"
-#include "runtime/context_impl.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere::bench {
@@ -63,46 +61,6 @@ void register_impl(const ops::GemmF32Impl& impl, const std::string& problem) {
       ->Unit(benchmark::kMillisecond);
 }
 
-void register_peer_clblast(const std::string& problem) {
-  benchmark::RegisterBenchmark(
-      ("peer_clblast_sgemm/" + problem).c_str(),
-      [problem](benchmark::State& state) {
-        Operands o = make_operands(problem);
-        const GemmProblem& p = o.problem;
-        const ops::GemmArgs args{o.da.handle(), o.db.handle(), o.dc.handle(), 1.0f, 0.0f};
-        auto run = [&] { return ops::clblast_sgemm(env().context.impl(), p, args); };
-        const ops::Traffic t = ops::gemm_f32_traffic(p);
-        time_device(state, t, env().profile.fp32_gflops * 1e9, run);
-      })
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
-}
-
-void register_peer_eigen(const std::string& problem) {
-  benchmark::RegisterBenchmark(
-      ("peer_eigen_sgemm/" + problem).c_str(),
-      [problem](benchmark::State& state) {
-        using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        const GemmProblem p = GemmProblem::parse(problem);
-        const RowMajor a = RowMajor::Random(p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k);
-        const RowMajor b = RowMajor::Random(p.trans_b ? p.n : p.k, p.trans_b ? p.k : p.n);
-        RowMajor c(p.m, p.n);
-        const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
-        Eigen::setNbThreads(threads);
-        state.SetLabel(fmt::format("host CPU, Eigen {} thread(s)", Eigen::nbThreads()));
-        auto run = [&] {
-          if (p.trans_a && p.trans_b) c.noalias() = a.transpose() * b.transpose();
-          else if (p.trans_a) c.noalias() = a.transpose() * b;
-          else if (p.trans_b) c.noalias() = a * b.transpose();
-          else c.noalias() = a * b;
-          benchmark::DoNotOptimize(c.data());
-        };
-        time_host(state, ops::gemm_f32_traffic(p), env().profile.fp32_gflops * 1e9, run);
-      })
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
-}
-
 }  // namespace
 }  // namespace ellesmere::bench
 
@@ -112,8 +70,8 @@ int main(int argc, char** argv) {
     const auto args = bench::parse_args(argc, argv, "gemm_f32");
     for (const auto& problem : bench::bench_problems(args)) {
       for (const auto& impl : ops::gemm_f32_list()) bench::register_impl(*impl, problem);
-      bench::register_peer_clblast(problem);
-      bench::register_peer_eigen(problem);
+      bench::register_peer_clblast_sgemm(problem, GemmProblem::parse(problem));
+      bench::register_peer_eigen_sgemm(problem, GemmProblem::parse(problem));
     }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -60,6 +60,7 @@ struct DeviceInfo {
   bool has_fp16 = false;           // cl_khr_fp16
   bool has_fp64 = false;           // cl_khr_fp64
   bool has_fma = false;            // CL_FP_FMA in CL_DEVICE_SINGLE_FP_CONFIG: fused multiply-add in hardware
+  bool has_correct_divide = false; // CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT: -cl-fp32-correctly-rounded-divide-sqrt works
   std::string key;                 // DeviceKey::key
   std::string family;              // DeviceKey::family
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "ellesmere/device.hpp"
+#include "ellesmere/quant.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,5 +46,111 @@ EventList gemm_f32(Context& context, const GemmProblem& problem, const Buffer<fl
 
 // The fp32 GEMM Impls in dispatch order.
 std::vector<std::string> gemm_f32_impls();
+
+// ---- INT8 GEMM ----------------------------------------------------------------------------------------------
+// C = epilogue(sum_k (A[m,k] - a_zero_point) * (B[k,n] - b_zero_point[n])) with exact int32 accumulation.
+// On the RX 580 there is no int8 dot-product instruction and mad24 runs at the fp32 rate: INT8 is faster than fp32
+// only where bytes decide (weights 4x smaller in memory, LDS and cache), above all in batch-1 GEMV.
+
+// How a model stores B: N x K (ONNX Gemm with transB=1, PyTorch Linear) or K x N (ONNX MatMul).
+enum class WeightLayout { nk, kn };
+
+// Canonical text "gemm_i8:m<M>n<N>k<K>" for u8 activations and i8 weights, plus "_sa" (signed: i8 activations)
+// and "_ub" (unsigned: u8 weights). Flags are letters only: digits would read as a field's value.
+struct GemmI8Problem {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  QuantType a_type = QuantType::u8;
+  QuantType b_type = QuantType::i8;
+
+  std::string str() const;
+  static GemmI8Problem parse(std::string_view text);   // throws InvalidArgument naming the problem
+  double ops() const { return 2.0 * double(m) * double(n) * double(k); }
+  friend bool operator==(const GemmI8Problem&, const GemmI8Problem&) = default;
+};
+
+// Weights packed once, at load time, into the kernels' layout (include/ellesmere/formats/int8_gemm.h), with
+// column sums, per-column zero points and scales, on one Context. Move-only; the buffers belong to it.
+class PackedWeightsI8 {
+ public:
+  std::int64_t k() const { return k_; }
+  std::int64_t n() const { return n_; }
+  QuantType type() const { return params_.type; }
+  const QuantParams& params() const { return params_; }
+  bool has_zero_points() const { return has_zero_points_; }   // some zero point is not 0
+  double pack_ms() const { return pack_ms_; }       // host time to transpose, pack and sum (reported separately)
+  double upload_ms() const { return upload_ms_; }   // host-to-device copy time
+  const Buffer<std::uint32_t>& words() const { return words_; }
+  const Buffer<std::int32_t>& column_sums() const { return column_sums_; }
+  const Buffer<std::int32_t>& zero_points() const { return zero_points_; }   // one per column (per-tensor repeated)
+  const Buffer<float>& scales() const { return scales_; }                    // one per column
+  cl_context context() const { return context_; }
+
+ private:
+  friend PackedWeightsI8 pack_weights_i8(Context&, std::span<const std::uint8_t>, std::int64_t, std::int64_t,
+                                         WeightLayout, const QuantParams&);
+  std::int64_t k_ = 0;
+  std::int64_t n_ = 0;
+  QuantParams params_;
+  bool has_zero_points_ = false;
+  double pack_ms_ = 0;
+  double upload_ms_ = 0;
+  Buffer<std::uint32_t> words_;
+  Buffer<std::int32_t> column_sums_;
+  Buffer<std::int32_t> zero_points_;
+  Buffer<float> scales_;
+  cl_context context_ = nullptr;
+};
+
+// Packs B, given as raw bytes (u8 values, or i8 values' two's-complement bytes) in layout, K x N logically, with
+// per-tensor params or per-output-channel params (axis 0 of an N x K array, axis 1 of a K x N array; N channels).
+// Throws InvalidArgument naming what is wrong (sizes, params, K above the int32-exact limit of 33025).
+PackedWeightsI8 pack_weights_i8(Context& context, std::span<const std::uint8_t> b, std::int64_t k, std::int64_t n,
+                                WeightLayout layout, const QuantParams& params);
+
+struct GemmI8Epilogue {
+  enum class Kind {
+    int32,        // C: int32, the exact sum (ONNX MatMulInteger)
+    requantize,   // C: y_type, saturate(rint(acc * a_scale * b_scale[n] / y_scale) + y_zero_point) (QLinearMatMul)
+    dequantize,   // C: float, acc * (a_scale * b_scale[n]) + bias[n], optional ReLU (dynamic quantization)
+  };
+  Kind kind = Kind::int32;
+  float a_scale = 1.0f;                 // requantize, dequantize
+  float y_scale = 1.0f;                 // requantize
+  std::int32_t y_zero_point = 0;        // requantize
+  QuantType y_type = QuantType::u8;     // requantize
+  const Buffer<float>* bias = nullptr;  // dequantize, optional: N values
+  bool relu = false;                    // dequantize
+
+  static GemmI8Epilogue int32() { return {}; }
+  static GemmI8Epilogue requantize(float a_scale, float y_scale, std::int32_t y_zero_point, QuantType y_type);
+  static GemmI8Epilogue dequantize(float a_scale, const Buffer<float>* bias = nullptr, bool relu = false);
+  std::size_t output_element_size() const;   // 4, 1 or 4
+};
+
+struct GemmI8Options {
+  std::string impl;   // run this Impl instead of the first applicable one
+};
+
+// Enqueues C = epilogue((A - a_zero_point)(B - zb)) for A (M x K bytes of problem.a_type, row-major) and packed B
+// (problem.k x problem.n of problem.b_type), C (M x N, row-major, of the epilogue's type). Requantize and
+// dequantize reproduce the host reference bit for bit (float steps in a fixed order, no contraction). Throws
+// InvalidArgument naming the argument (sizes, types, zero points out of range, scales not finite and > 0,
+// weights packed on another Context or for another shape).
+EventList gemm_i8(Context& context, const GemmI8Problem& problem, const RawBuffer& a, std::int32_t a_zero_point,
+                  const PackedWeightsI8& b, RawBuffer& c, const GemmI8Epilogue& epilogue = {},
+                  const GemmI8Options& options = {});
+
+// The INT8 GEMM Impls in dispatch order.
+std::vector<std::string> gemm_i8_impls();
+
+// ONNX QuantizeLinear / DequantizeLinear on the device, bit-exact with quantize_linear / dequantize_linear on the
+// host (quant.hpp) where the device divides with correct rounding (it reports CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;
+// PoCL and AMD's drivers do). shape and params as on the host; y / q hold raw bytes of params.type.
+EventList quantize_linear(Context& context, const Buffer<float>& x, std::span<const std::int64_t> shape,
+                          const QuantParams& params, RawBuffer& y);
+EventList dequantize_linear(Context& context, const RawBuffer& q, std::span<const std::int64_t> shape,
+                            const QuantParams& params, Buffer<float>& x);
 
 }  // namespace ellesmere

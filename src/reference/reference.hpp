@@ -23,6 +23,24 @@ inline constexpr double kGemmF32Tolerance = 1e-5;
 void gemm_f32_ref(const GemmProblem& problem, std::span<const float> a, std::span<const float> b,
                   std::span<float> c, float alpha = 1.0f, float beta = 0.0f);
 
+// INT8 GEMM, as three steps (the kernels fuse them): the exact int32 sum, then an epilogue.
+// C[m][n] = sum_k (A[m][k] - a_zp) * (B[k][n] - zb[n]), on Eigen int64 matrices; throws InvalidArgument if a result
+// does not fit int32. a: M x K bytes of p.a_type; b: raw bytes of p.b_type in layout (N x K or K x N); b_params
+// per-tensor or per-output-channel.
+std::vector<std::int32_t> gemm_i8_ref(const GemmI8Problem& p, std::span<const std::uint8_t> a, std::int32_t a_zp,
+                                      std::span<const std::uint8_t> b, WeightLayout layout,
+                                      const QuantParams& b_params);
+// QLinearMatMul's requantization, in float32 and ONNX Runtime's order: mult = (a_scale * b_scale[n]) / y_scale,
+// y = saturate(rint(float(acc) * mult) + y_zp). Returns raw bytes of y_type.
+std::vector<std::uint8_t> requantize_ref(std::span<const std::int32_t> acc, std::int64_t m, std::int64_t n,
+                                         float a_scale, const QuantParams& b_params, float y_scale,
+                                         std::int32_t y_zp, QuantType y_type);
+// Dynamic quantization's output: y = float(acc) * (a_scale * b_scale[n]) + bias[n] (bias may be empty), then
+// ReLU as (y > 0 ? y : 0). float32, no contraction.
+std::vector<float> dequantize_acc_ref(std::span<const std::int32_t> acc, std::int64_t m, std::int64_t n,
+                                      float a_scale, const QuantParams& b_params, std::span<const float> bias,
+                                      bool relu);
+
 // Relative error ||out - ref||_2 / ||ref||_2 (||out - ref||_2 when ref is all zero); NaN/Inf in out give +inf.
 double relative_error(std::span<const float> out, std::span<const float> ref);
 // max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.

@@ -210,8 +210,9 @@ DeviceInfo describe(const cl::Platform& p, const cl::Device& d, int index) {
   for (std::string e; exts >> e;) info.extensions.push_back(e);
   info.has_fp16 = info.has_extension("cl_khr_fp16");
   info.has_fp64 = info.has_extension("cl_khr_fp64");
-  info.has_fma = (device_value<cl_device_fp_config>(d, CL_DEVICE_SINGLE_FP_CONFIG, "CL_DEVICE_SINGLE_FP_CONFIG") &
-                  CL_FP_FMA) != 0;
+  const auto fp32 = device_value<cl_device_fp_config>(d, CL_DEVICE_SINGLE_FP_CONFIG, "CL_DEVICE_SINGLE_FP_CONFIG");
+  info.has_fma = (fp32 & CL_FP_FMA) != 0;
+  info.has_correct_divide = (fp32 & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
   if (info.has_extension("cl_amd_device_attribute_query")) {
     constexpr cl_device_info kBoardNameAmd = 0x4038;   // CL_DEVICE_BOARD_NAME_AMD
     info.board_name = device_string(d, kBoardNameAmd);

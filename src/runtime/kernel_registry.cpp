@@ -21,15 +21,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::optional<std::string> read_disk(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A kernel file or header by its name relative to kernels/. The format headers shared with C++ are named
+// "ellesmere/formats/<x>.h" and live in include/; with ELLESMERE_KERNEL_DIR they are read from the include/ beside
+// that directory when it has one (a source checkout), else from the library.
 std::optional<std::string> raw_file(std::string_view name) {
+  const bool format_header = name.substr(0, 18) == "ellesmere/formats/";
   if (auto dir = env("ELLESMERE_KERNEL_DIR")) {
-    std::ifstream in(fs::path(*dir) / fs::path(name), std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    if (auto text = read_disk(fs::path(*dir) / fs::path(name))) return text;
+    if (!format_header) return std::nullopt;
+    fs::path root = fs::path(*dir).lexically_normal();
+    if (!root.has_filename()) root = root.parent_path();   // "kernels/" -> "kernels"
+    if (auto text = read_disk(root.parent_path() / "include" / fs::path(name))) return text;
   }
-  for (const auto& f : embedded_kernels()) {
+  for (const auto& f : format_header ? embedded_format_headers() : embedded_kernels()) {
     if (name == f.name) return std::string(f.text);
   }
   return std::nullopt;

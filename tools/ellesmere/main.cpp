@@ -132,7 +132,7 @@ int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
              "first.\n",
              ctx.device().name, ctx.device().key, ctx.device().platform_name, seed);
   auto rows = tools::run_selfcheck(ctx, seed);
-  fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", "op", "impl", "problem",
+  fmt::print("{:<10} {:<26} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", "op", "impl", "problem",
              "device", "max|err|", "rel err", "tol", "first ms", "kernel ms", "result");
   int failures = 0, skipped = 0;
   for (const auto& r : rows) {
@@ -140,10 +140,10 @@ int cmd_selfcheck(const std::string& selector, std::uint64_t seed) {
     if (r.status.rfind("FAIL", 0) == 0) ++failures;
     if (r.status.rfind("skipped", 0) == 0) ++skipped;
     if (ran) {
-      fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10.2e} {:>10.2e} {:>8.0e} {:>10.2f} {:>10.3f}  {}\n", r.op, r.impl,
+      fmt::print("{:<10} {:<26} {:<22} {:<22} {:>10.2e} {:>10.2e} {:>8.0e} {:>10.2f} {:>10.3f}  {}\n", r.op, r.impl,
                  r.problem, r.device, r.max_abs_error, r.rel_error, r.tolerance, r.first_ms, r.device_ms, r.status);
     } else {
-      fmt::print("{:<10} {:<18} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", r.op, r.impl, r.problem,
+      fmt::print("{:<10} {:<26} {:<22} {:<22} {:>10} {:>10} {:>8} {:>10} {:>10}  {}\n", r.op, r.impl, r.problem,
                  r.device, "-", "-", "-", "-", "-", r.status);
     }
   }

@@ -3,11 +3,14 @@
 #include "selfcheck.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <random>
 
 #include <fmt/format.h>
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
+#include "ellesmere/quant.hpp"
 #include "reference/reference.hpp"
 
 namespace ellesmere::tools {
@@ -52,11 +55,99 @@ void check_gemm_f32(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>&
   }
 }
 
+std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::vector<std::uint8_t> v(n);
+  for (auto& x : v) x = std::uint8_t(gen() >> 56);
+  return v;
+}
+
+// Integer output, so the tolerance is 0: every element must match the reference exactly.
+void check_gemm_i8(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
+  for (const std::string& impl : gemm_i8_impls()) {
+    const GemmI8Problem p = impl == "gemm_i8_gemv" ? GemmI8Problem{.m = 3, .n = 67, .k = 45}
+                                                   : GemmI8Problem{.m = 67, .n = 45, .k = 33};
+    SelfcheckRow row{.op = "gemm_i8", .impl = impl, .problem = p.str(), .device = ctx.device().key, .tolerance = 0};
+    try {
+      const auto a = random_bytes(std::size_t(p.m * p.k), seed), b = random_bytes(std::size_t(p.k * p.n), seed + 1);
+      std::vector<float> scales(std::size_t(p.n), 0.02f);
+      std::vector<std::int32_t> zps(std::size_t(p.n));
+      for (std::size_t i = 0; i < zps.size(); ++i) zps[i] = std::int32_t(i % 7) - 3;
+      const QuantParams bp = QuantParams::per_channel(QuantType::i8, 0, scales, zps);
+      const auto ref = reference::gemm_i8_ref(p, a, 121, b, WeightLayout::nk, bp);
+      const PackedWeightsI8 packed = pack_weights_i8(ctx, b, p.k, p.n, WeightLayout::nk, bp);
+      Buffer<std::uint8_t> da(ctx, std::span<const std::uint8_t>(a), "A");
+      Buffer<std::int32_t> dc(ctx, ref.size(), "C");
+      dc.fill(std::int32_t(0x7fdead00));   // no correct sum of these inputs is this large
+      auto t0 = std::chrono::steady_clock::now();
+      gemm_i8(ctx, p, da.raw(), 121, packed, dc.raw(), {}, {.impl = impl}).wait();
+      row.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const auto out = dc.to_vector();
+      std::int64_t unwritten = -1;
+      double worst = 0;
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        if (out[i] == 0x7fdead00 && unwritten < 0) unwritten = std::int64_t(i);
+        worst = std::max(worst, std::abs(double(out[i]) - double(ref[i])));
+      }
+      row.max_abs_error = worst;
+      row.rel_error = worst == 0 ? 0.0 : 1.0;
+      row.device_ms = gemm_i8(ctx, p, da.raw(), 121, packed, dc.raw(), {}, {.impl = impl}).span_ns() * 1e-6;
+      row.status = unwritten >= 0 ? fmt::format("FAIL: element {} never written", unwritten)
+                   : worst != 0   ? std::string("FAIL: error above tolerance")
+                                  : std::string("ok");
+    } catch (const NotSupported& e) {
+      row.status = std::string("skipped: ") + e.what();
+    } catch (const Error& e) {
+      row.status = std::string("FAIL: ") + e.what();
+    }
+    rows.push_back(std::move(row));
+  }
+}
+
+// Device QuantizeLinear then DequantizeLinear against the host library (bit-exact where the device divides with
+// correct rounding, which is what the tolerance 0 asserts).
+void check_quantize(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
+  const std::vector<std::int64_t> shape{7, 5, 3};
+  const QuantParams params = QuantParams::per_channel(QuantType::u8, 1, {0.05f, 0.1f, 0.2f, 0.4f, 0.8f},
+                                                      {128, 100, 0, 255, 17});
+  SelfcheckRow row{.op = "quantize", .impl = "quantize+dequantize_linear", .problem = "quantize_linear:n105",
+                   .device = ctx.device().key, .tolerance = 0};
+  try {
+    const auto x = reference::random_floats(105, seed, -60.0f, 60.0f);
+    std::vector<std::uint8_t> q(105);
+    std::vector<float> back(105);
+    quantize_linear(x, shape, params, q);
+    dequantize_linear(q, shape, params, back);
+    Buffer<float> dx(ctx, std::span<const float>(x), "x"), dy(ctx, 105, "x'");
+    RawBuffer dq(ctx, 105, "q");
+    dy.fill(reference::poison_f32());
+    auto t0 = std::chrono::steady_clock::now();
+    quantize_linear(ctx, dx, shape, params, dq).wait();
+    dequantize_linear(ctx, dq, shape, params, dy).wait();
+    row.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<std::uint8_t> dev_q(105);
+    dq.download(dev_q.data(), dev_q.size());
+    const auto dev_back = dy.to_vector();
+    row.max_abs_error = reference::max_abs_error(dev_back, back);
+    for (std::size_t i = 0; i < q.size(); ++i) row.max_abs_error = std::max(row.max_abs_error, std::abs(double(dev_q[i]) - q[i]));
+    row.rel_error = reference::relative_error(dev_back, back);
+    row.device_ms = quantize_linear(ctx, dx, shape, params, dq).span_ns() * 1e-6;
+    row.status = reference::first_poisoned(dev_back) >= 0 ? std::string("FAIL: element never written")
+                 : row.max_abs_error != 0                 ? std::string("FAIL: error above tolerance")
+                                                          : std::string("ok");
+  } catch (const Error& e) {
+    row.status = std::string("FAIL: ") + e.what();
+  }
+  rows.push_back(std::move(row));
+}
+
 }  // namespace
 
 std::vector<SelfcheckRow> run_selfcheck(Context& context, std::uint64_t seed) {
   std::vector<SelfcheckRow> rows;
   check_gemm_f32(context, seed, rows);
+  check_gemm_i8(context, seed, rows);
+  check_quantize(context, seed, rows);
   return rows;
 }
 
