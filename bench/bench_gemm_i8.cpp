@@ -17,6 +17,7 @@
 #include "ellesmere/ops.hpp"
 #include "ops/gemm_i8/gemm_i8_impl.hpp"
 #include "peers.hpp"
+#include "reference/reference.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere::bench {
@@ -30,10 +31,8 @@ struct Inputs {
 Inputs make_inputs(const GemmI8Problem& p) {
   Inputs in;
   std::mt19937_64 gen(7);
-  in.a.resize(std::size_t(p.m * p.k));
-  in.b.resize(std::size_t(p.k * p.n));
-  for (auto& x : in.a) x = std::uint8_t(gen() >> 56);
-  for (auto& x : in.b) x = std::uint8_t(gen() >> 56);
+  in.a = reference::random_bytes(std::size_t(p.m * p.k), 8);
+  in.b = reference::random_bytes(std::size_t(p.k * p.n), 9);
   std::vector<float> scales(std::size_t(p.n));
   for (auto& s : scales) s = 0.001f + float(gen() % 1000) * 1e-5f;
   in.params = QuantParams::per_channel(p.b_type, 0, scales, std::vector<std::int32_t>(std::size_t(p.n), 0));

@@ -71,9 +71,15 @@ struct GemmI8Problem {
 };
 
 // Weights packed once, at load time, into the kernels' layout (include/ellesmere/formats/int8_gemm.h), with
-// column sums, per-column zero points and scales, on one Context. Move-only; the buffers belong to it.
+// column sums, per-column zero points and scales, on one Context. Move-only; the buffers belong to it, and a
+// moved-from object is empty (k() == n() == 0) and rejected by gemm_i8.
 class PackedWeightsI8 {
  public:
+  PackedWeightsI8();
+  ~PackedWeightsI8();
+  PackedWeightsI8(PackedWeightsI8&& other) noexcept;
+  PackedWeightsI8& operator=(PackedWeightsI8&& other) noexcept;
+
   std::int64_t k() const { return k_; }
   std::int64_t n() const { return n_; }
   QuantType type() const { return params_.type; }
@@ -86,8 +92,14 @@ class PackedWeightsI8 {
   const Buffer<std::int32_t>& zero_points() const { return zero_points_; }   // one per column (per-tensor repeated)
   const Buffer<float>& scales() const { return scales_; }                    // one per column
   cl_context context() const { return context_; }
+  // The requantize epilogue's per-column factors (a_scale * b_scale[n]) / y_scale in float32, on the device,
+  // computed once per (a_scale, y_scale) pair and kept (static quantization reuses one pair per layer). Throws
+  // InvalidArgument naming the scales when a factor is not a finite normal float. Safe to call from several
+  // threads.
+  const Buffer<float>& requantize_factors(Context& context, float a_scale, float y_scale) const;
 
  private:
+  struct FactorCache;
   friend PackedWeightsI8 pack_weights_i8(Context&, std::span<const std::uint8_t>, std::int64_t, std::int64_t,
                                          WeightLayout, const QuantParams&);
   std::int64_t k_ = 0;
@@ -101,6 +113,7 @@ class PackedWeightsI8 {
   Buffer<std::int32_t> zero_points_;
   Buffer<float> scales_;
   cl_context context_ = nullptr;
+  std::unique_ptr<FactorCache> factor_cache_;
 };
 
 // Packs B, given as raw bytes (u8 values, or i8 values' two's-complement bytes) in layout, K x N logically, with
@@ -123,6 +136,8 @@ struct GemmI8Epilogue {
   const Buffer<float>* bias = nullptr;  // dequantize, optional: N values
   bool relu = false;                    // dequantize
 
+  // Every per-column factor the epilogue uses (a_scale * b_scale[n], divided by y_scale to requantize) must be a
+  // finite normal float, or gemm_i8 throws InvalidArgument naming the scales.
   static GemmI8Epilogue int32() { return {}; }
   static GemmI8Epilogue requantize(float a_scale, float y_scale, std::int32_t y_zero_point, QuantType y_type);
   static GemmI8Epilogue dequantize(float a_scale, const Buffer<float>* bias = nullptr, bool relu = false);

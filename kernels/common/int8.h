@@ -1,8 +1,13 @@
 // INT8 GEMM helpers shared by kernels/gemm/gemm_i8_*.cl: byte unpacking of packed words, the multiply-accumulate,
 // the zero-point correction and the three epilogues (int32, requantize, dequantize). Needs VW and the problem
-// defines A_TYPE, B_TYPE, EPILOGUE, OUT_TYPE, HAS_BIAS, RELU before inclusion.
+// defines A_TYPE, B_TYPE, EPILOGUE, OUT_TYPE, HAS_BIAS, RELU before inclusion. Helpers are plain functions, not
+// `inline`: clang-based GPU compilers at -O0 (-cl-opt-disable) emit no body for an OpenCL C 1.1 `inline` function
+// and the program fails to link (PoCL hides this: it builds with -Dinline=).
 #ifndef ELLESMERE_COMMON_INT8_H
 #define ELLESMERE_COMMON_INT8_H
+
+// The epilogues' float steps must round once each, exactly as the host reference does.
+#pragma OPENCL FP_CONTRACT OFF
 
 #include "common/vector.h"
 #include "ellesmere/formats/int8_gemm.h"
@@ -58,7 +63,7 @@
 
 // sum_k (a - za)(b - zb) from sum_k a*b and the sums of a (row) and b (column). Unsigned arithmetic wraps modulo
 // 2^32, so intermediate terms may overflow while the result (|result| <= K * 255 * 255 < 2^31) stays exact.
-inline int i8_corrected(int acc, int row_sum, int col_sum, int za, int zb, int K) {
+int i8_corrected(int acc, int row_sum, int col_sum, int za, int zb, int K) {
   return as_int((uint)acc - (uint)zb * (uint)row_sum - (uint)za * (uint)col_sum + (uint)K * (uint)za * (uint)zb);
 }
 
@@ -79,18 +84,22 @@ typedef float out_t;
 #endif
 
 // The output element for corrected accumulator c of column col. Float steps round exactly like the host
-// reference (FP_CONTRACT OFF in every including kernel; no mad()). Requantize follows ONNX Runtime's
-// QLinearMatMul: rint(float(c) * mult[col]) (round half to even), + zero point, saturate. Dequantize:
-// float(c) * scale[col], + bias[col], then ReLU as (y > 0 ? y : 0), which also maps -0.0 to +0.0.
-inline out_t i8_epilogue(int c, int col, __global const float* epi_scale, __global const float* bias, int y_zp) {
+// reference (FP_CONTRACT OFF; no mad()). Requantize follows ONNX Runtime's QLinearMatMul: epi_scale holds
+// mult[col] = (a_scale * b_scale[col]) / y_scale, computed once on the host; q = rint(float(c) * mult[col])
+// (round half to even), + zero point, saturate. Dequantize: epi_scale holds the weights' scales b_scale[col];
+// float(c) * (a_scale * b_scale[col]), + bias[col], then ReLU as (y > 0 ? y : 0), which also maps -0.0 to +0.0.
+out_t i8_epilogue(int c, int col, float a_scale, __global const float* epi_scale, __global const float* bias,
+                  int y_zp) {
 #if EPILOGUE == ELLESMERE_I8_EPILOGUE_INT32
+  (void)a_scale;
   return c;
 #elif EPILOGUE == ELLESMERE_I8_EPILOGUE_REQUANT
+  (void)a_scale;
   float q = rint((float)c * epi_scale[col]) + (float)y_zp;
   q = clamp(q, OUT_MIN, OUT_MAX);
   return (out_t)q;
 #else
-  float y = (float)c * epi_scale[col];
+  float y = (float)c * (a_scale * epi_scale[col]);
 #if HAS_BIAS
   y = y + bias[col];
 #endif
@@ -102,7 +111,7 @@ inline out_t i8_epilogue(int c, int col, __global const float* epi_scale, __glob
 }
 
 // Four bytes of A starting at p, zero-filled past `avail` bytes (avail <= 0: none), as one little-endian word.
-inline uint i8_load_word(__global const uchar* p, int avail) {
+uint i8_load_word(__global const uchar* p, int avail) {
   if (avail >= 4) return as_uint(vload4(0, p));
   uint w = 0;
   for (int j = 0; j < avail; ++j) w |= (uint)p[j] << (8 * j);

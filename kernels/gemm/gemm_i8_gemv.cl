@@ -9,8 +9,6 @@
 // work-items. MROWS (the problem's M) is a define, so the accumulators stay in registers.
 // Why INT8 on Polaris: no int8 dot instruction, mad24 at the fp32 rate; a GEMV is bandwidth-bound and INT8 moves
 // 4x fewer weight bytes than fp32, which is the whole win.
-#pragma OPENCL FP_CONTRACT OFF
-
 #include "common/int8.h"
 
 #ifndef WGN
@@ -41,8 +39,8 @@ __kernel __attribute__((reqd_work_group_size(WGN, SPLITK, 1)))
 void gemm_i8_gemv(const int M, const int N, const int K,
                   __global const uchar* restrict A, const int lda, const int a_zp,
                   __global const uint* restrict B, __global const int* restrict b_colsum,
-                  __global const int* restrict b_zp, __global const float* restrict epi_scale,
-                  __global const float* restrict bias, const int y_zp,
+                  __global const int* restrict b_zp, const float a_scale,
+                  __global const float* restrict epi_scale, __global const float* restrict bias, const int y_zp,
                   __global out_t* C, const int ldc) {
   __local int partial[SPLITK * WGN * VW];
 #if HAS_B_ZP
@@ -109,7 +107,7 @@ void gemm_i8_gemv(const int M, const int N, const int K,
       }
       barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (y == 0 && m < M) {
+    if (y == 0) {
       for (int v = 0; v < VW && col0 + v < N; ++v) {
         const int col = col0 + v;
 #if HAS_B_ZP
@@ -117,7 +115,7 @@ void gemm_i8_gemv(const int M, const int N, const int K,
 #else
         const int c = i8_corrected(partial[x * VW + v], 0, b_colsum[col], a_zp, 0, K);
 #endif
-        C[m * ldc + col] = i8_epilogue(c, col, epi_scale, bias, y_zp);
+        C[m * ldc + col] = i8_epilogue(c, col, a_scale, epi_scale, bias, y_zp);
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);   // the next row overwrites partial

@@ -12,8 +12,6 @@
 // Why INT8 on Polaris: there is no int8 dot-product instruction (gfx906 added one), and mad24 runs at the fp32
 // rate, so this kernel is no faster per multiply-add than fp32; it wins by moving 4x fewer bytes of weights and
 // fitting 4x more of them in LDS and cache. On PoCL, VW=16 gives the CPU vector code.
-#pragma OPENCL FP_CONTRACT OFF
-
 #include "common/int8.h"
 
 #ifndef TM
@@ -53,8 +51,8 @@ __kernel __attribute__((reqd_work_group_size(RX, RY, 1)))
 void gemm_i8_tile2d(const int M, const int N, const int K,
                     __global const uchar* restrict A, const int lda, const int a_zp,
                     __global const uint* restrict B, __global const int* restrict b_colsum,
-                    __global const int* restrict b_zp, __global const float* restrict epi_scale,
-                    __global const float* restrict bias, const int y_zp,
+                    __global const int* restrict b_zp, const float a_scale,
+                    __global const float* restrict epi_scale, __global const float* restrict bias, const int y_zp,
                     __global out_t* C, const int ldc) {
   __local uint As[TK4 * TMP];   // As[kq * TMP + m]: four k values of row m
   __local uint Bs[TK4 * TN];    // Bs[kq * TN + n]: four k values of column n
@@ -129,7 +127,7 @@ void gemm_i8_tile2d(const int M, const int N, const int K,
 #else
       const int c = i8_corrected(part[v], 0, b_colsum[col], a_zp, 0, K);
 #endif
-      C[row * ldc + col] = i8_epilogue(c, col, epi_scale, bias, y_zp);
+      C[row * ldc + col] = i8_epilogue(c, col, a_scale, epi_scale, bias, y_zp);
     }
   }
 }

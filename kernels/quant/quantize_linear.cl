@@ -1,6 +1,9 @@
 // quantize_linear / dequantize_linear: ONNX QuantizeLinear and DequantizeLinear, elementwise, per-tensor or
-// per-channel. Used by the Impls in src/ops/quant/quantize_ops.cpp; bit-exact with the host's quantize_linear where
-// the device divides with correct rounding (the Impl then builds with -cl-fp32-correctly-rounded-divide-sqrt).
+// per-channel. Used by the Impls in src/ops/quant/quantize_ops.cpp; bit-exact with the host's quantize_linear,
+// whose x / scale is a correctly rounded float32 division: the Impl builds with
+// -cl-fp32-correctly-rounded-divide-sqrt where the device supports it, else with DIVIDE_IN_DOUBLE=1 where it has
+// fp64 (a double quotient rounded to float is the correctly rounded float quotient: 53 >= 2 * 24 + 2 bits makes
+// the double rounding innocuous), else plain float division (OpenCL allows 2.5 ulp; the Impl warns).
 // Layout: flat arrays of n elements; the channel of element i is (i / inner) % channels (channels = 1: per
 // tensor). One element per work-item.
 #pragma OPENCL FP_CONTRACT OFF
@@ -9,6 +12,17 @@
 
 #ifndef QTYPE
 #define QTYPE ELLESMERE_QTYPE_U8   // the quantized type (a problem define)
+#endif
+#ifndef DIVIDE_IN_DOUBLE
+#define DIVIDE_IN_DOUBLE 0         // 1: x / scale in double, rounded to float (a device define, needs cl_khr_fp64)
+#endif
+
+#if DIVIDE_IN_DOUBLE
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#else
+#error "DIVIDE_IN_DOUBLE needs cl_khr_fp64"
+#endif
 #endif
 
 #if QTYPE == ELLESMERE_QTYPE_I8
@@ -32,7 +46,12 @@ __kernel void quantize_linear(__global const float* restrict x, __global uchar* 
   const int c = channels == 1 ? 0 : (i / inner) % channels;
   const float v = x[i];
   const float zp = (float)zero_points[c];
-  float q = isnan(v) ? zp : rint(v / scales[c]) + zp;
+#if DIVIDE_IN_DOUBLE
+  const float quotient = (float)((double)v / (double)scales[c]);
+#else
+  const float quotient = v / scales[c];
+#endif
+  float q = isnan(v) ? zp : rint(quotient) + zp;
   q = clamp(q, QMIN, QMAX);
   y[i] = QBYTE(q);
 }

@@ -45,6 +45,10 @@ class ImplBase {
   // Build options for a problem (canonical text) and Params: the Params' -D defines plus any the problem implies
   // (e.g. transposes). The program cache adds -cl-std unless the options name one.
   virtual std::string build_options(std::string_view problem, const Params& params) const;
+  // The extra defines a launch may add to build_options() beyond the problem's (epilogue choices, device-dependent
+  // paths): one entry per program variant, "" for the plain one. The compile test and the polaris check build
+  // every variant, so each is known to compile as OpenCL C 1.1.
+  virtual std::vector<std::string> variant_options() const { return {""}; }
   // The launches it makes for a problem in canonical text form (empty when it launches none of ours).
   virtual std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const;
 };

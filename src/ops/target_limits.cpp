@@ -112,7 +112,7 @@ std::vector<std::string> unguarded_extensions(std::string_view source) {
 }
 
 LimitReport check_limits(detail::ContextImpl& build_on, const ImplBase& impl, const std::string& problem,
-                         const Params& params, const TargetLimits& limits) {
+                         const Params& params, const TargetLimits& limits, bool check_variants) {
   LimitReport r;
   r.impl = impl.name();
   r.problem = problem;
@@ -130,9 +130,21 @@ LimitReport check_limits(detail::ContextImpl& build_on, const ImplBase& impl, co
   for (const auto& u : unguarded_extensions(runtime::kernel_source(impl.kernel_file()))) {
     r.violations.push_back(fmt::format("{} enables an extension without an #ifdef guard: {}", impl.kernel_file(), u));
   }
-  // Built as the target's OpenCL C, whatever the build device would default to.
+  // Built as the target's OpenCL C, whatever the build device would default to; every program variant a launch may
+  // build (the limits below come from the plain one; the variants must compile).
   const std::string options = fmt::format("-cl-std=CL{}.{} {}", limits.opencl_c_version / 10,
                                           limits.opencl_c_version % 10, impl.build_options(problem, params));
+  if (check_variants) {
+    for (const std::string& variant : impl.variant_options()) {
+      if (variant.empty()) continue;
+      try {
+        build_on.programs.get(impl.kernel_file(), options + variant);
+      } catch (const BuildError& e) {
+        r.violations.push_back(fmt::format("variant [{}] does not compile as OpenCL C {}.{}:\n{}", variant,
+                                           limits.opencl_c_version / 10, limits.opencl_c_version % 10, e.log()));
+      }
+    }
+  }
   for (const LaunchShape& s : impl.launch_shapes(problem, params)) {
     cl::Kernel* kernel = nullptr;
     try {

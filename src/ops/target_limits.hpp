@@ -45,8 +45,9 @@ struct LimitReport {
 // version (-cl-std=CL1.1 for Polaris), and checks every launch it would make against limits: work-group size,
 // per-dimension sizes, CL_KERNEL_LOCAL_MEM_SIZE plus dynamic local arguments, reqd_work_group_size agreement,
 // required or unguarded extensions, and Params validity.
+// With check_variants, also builds every variant_options() entry (as the target's OpenCL C).
 LimitReport check_limits(detail::ContextImpl& build_on, const ImplBase& impl, const std::string& problem,
-                         const Params& params, const TargetLimits& limits);
+                         const Params& params, const TargetLimits& limits, bool check_variants = false);
 
 // `#pragma OPENCL EXTENSION <ext> : enable` lines not inside an #if/#ifdef that names <ext>, as "line N: <ext>".
 std::vector<std::string> unguarded_extensions(std::string_view source);

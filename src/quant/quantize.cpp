@@ -14,6 +14,7 @@
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/quant.hpp"
+#include "quant/channel_view.hpp"
 #include "ellesmere/tensor_io.hpp"
 
 // Bit-exactness with ONNX needs x / scale to be one correctly rounded float32 division: no x87 extended precision
@@ -41,17 +42,28 @@ std::string shape_text(std::span<const std::int64_t> shape) {
   return shape_string(std::vector<std::int64_t>(shape.begin(), shape.end()));
 }
 
-// The (outer, channels, inner) view of a tensor of this shape under params, after checking that x and y (or q and
-// x) have the shape's element count. Per-tensor params give channels = 1 and inner = all elements.
-struct ChannelView {
-  std::size_t outer = 1;
-  std::size_t channels = 1;
-  std::size_t inner = 1;
-};
+// The smallest normal float. Scales chosen here are never subnormal: OpenCL devices may flush fp32 subnormals to
+// zero (AMD's do by default), which would turn x / scale into a division by zero on the device.
+constexpr float kMinScale = std::numeric_limits<float>::min();
 
-ChannelView channel_view(const char* fn, std::span<const std::int64_t> shape, const QuantParams& params,
-                         std::size_t in_size, const char* in_name, std::size_t out_size, const char* out_name) {
-  params.validate(fmt::format("{} params", fn));
+float clamp_scale(double scale) {
+  const auto s = static_cast<float>(scale);
+  return s < kMinScale ? kMinScale : s;
+}
+
+}  // namespace
+
+const char* quant_type_name(QuantType t) noexcept {
+  switch (t) {
+    case QuantType::u8: return "u8";
+    case QuantType::i8: return "i8";
+  }
+  return "?";
+}
+
+namespace quant_detail {
+
+std::size_t element_count(const char* fn, std::span<const std::int64_t> shape) {
   std::size_t elements = 1;
   bool overflow = false;
   for (std::size_t d = 0; d < shape.size(); ++d) {
@@ -66,6 +78,13 @@ ChannelView channel_view(const char* fn, std::span<const std::int64_t> shape, co
   if (overflow) {
     throw InvalidArgument(fmt::format("{}: shape {} holds more elements than a size_t counts", fn, shape_text(shape)));
   }
+  return elements;
+}
+
+ChannelView channel_view(const char* fn, std::span<const std::int64_t> shape, const QuantParams& params,
+                         std::size_t in_size, const char* in_name, std::size_t out_size, const char* out_name) {
+  params.validate(fmt::format("{} params", fn));
+  const std::size_t elements = element_count(fn, shape);
   if (in_size != elements) {
     throw InvalidArgument(fmt::format("{}: {} has {} elements but shape {} holds {}", fn, in_name, in_size,
                                       shape_text(shape), elements));
@@ -95,24 +114,10 @@ ChannelView channel_view(const char* fn, std::span<const std::int64_t> shape, co
   return view;
 }
 
-// The smallest normal float. Scales chosen here are never subnormal: OpenCL devices may flush fp32 subnormals to
-// zero (AMD's do by default), which would turn x / scale into a division by zero on the device.
-constexpr float kMinScale = std::numeric_limits<float>::min();
+}  // namespace quant_detail
 
-float clamp_scale(double scale) {
-  const auto s = static_cast<float>(scale);
-  return s < kMinScale ? kMinScale : s;
-}
-
-}  // namespace
-
-const char* quant_type_name(QuantType t) noexcept {
-  switch (t) {
-    case QuantType::u8: return "u8";
-    case QuantType::i8: return "i8";
-  }
-  return "?";
-}
+using quant_detail::channel_view;
+using quant_detail::ChannelView;
 
 std::int32_t quant_min(QuantType t) noexcept { return t == QuantType::i8 ? -128 : 0; }
 std::int32_t quant_max(QuantType t) noexcept { return t == QuantType::i8 ? 127 : 255; }
@@ -139,6 +144,11 @@ void QuantParams::validate(std::string_view what) const {
   for (std::size_t i = 0; i < scales.size(); ++i) {
     if (!std::isfinite(scales[i]) || !(scales[i] > 0.0f)) {
       throw InvalidArgument(fmt::format("{}: scales[{}] = {} is not a finite number > 0", what, i, scales[i]));
+    }
+    if (scales[i] < kMinScale) {
+      throw InvalidArgument(fmt::format("{}: scales[{}] = {} is subnormal; OpenCL devices may flush it to zero "
+                                        "(the smallest accepted scale is {})",
+                                        what, i, scales[i], kMinScale));
     }
   }
   const std::int32_t lo = quant_min(type), hi = quant_max(type);

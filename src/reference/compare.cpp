@@ -55,6 +55,13 @@ std::vector<float> random_floats(std::size_t count, std::uint64_t seed, float lo
   return v;
 }
 
+std::vector<std::uint8_t> random_bytes(std::size_t count, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::vector<std::uint8_t> v(count);
+  for (auto& x : v) x = std::uint8_t(gen() >> 56);
+  return v;
+}
+
 float poison_f32() { return std::bit_cast<float>(kPoisonBits); }
 
 std::int64_t first_poisoned(std::span<const float> values) {

@@ -2,6 +2,7 @@
 // written out step by step. Used by tests, benchmarks and tools to check the gemm_i8 kernels bit for bit.
 #include <Eigen/Dense>
 
+#include <cfenv>
 #include <cmath>
 #include <limits>
 
@@ -62,6 +63,9 @@ std::vector<std::int32_t> gemm_i8_ref(const GemmI8Problem& p, std::span<const st
 std::vector<std::uint8_t> requantize_ref(std::span<const std::int32_t> acc, std::int64_t m, std::int64_t n,
                                          float a_scale, const QuantParams& b_params, float y_scale,
                                          std::int32_t y_zp, QuantType y_type) {
+  if (std::fegetround() != FE_TONEAREST) {
+    throw Error("requantize_ref needs the default rounding mode (to nearest): nearbyint rounds by it");
+  }
   std::vector<std::uint8_t> out(std::size_t(m * n));
   const float lo = float(quant_min(y_type)), hi = float(quant_max(y_type));
   for (std::int64_t j = 0; j < n; ++j) {

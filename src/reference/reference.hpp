@@ -46,6 +46,9 @@ double relative_error(std::span<const float> out, std::span<const float> ref);
 // max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.
 double max_abs_error(std::span<const float> out, std::span<const float> ref);
 
+// Uniformly random bytes from a seeded generator (quantized tensors: u8 values, or i8 values' bytes).
+std::vector<std::uint8_t> random_bytes(std::size_t count, std::uint64_t seed);
+
 // Uniform values in [lo, hi) from a seeded generator (deterministic across runs and platforms of one libstdc++).
 std::vector<float> random_floats(std::size_t count, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
 

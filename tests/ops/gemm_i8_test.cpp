@@ -29,11 +29,18 @@ namespace fs = std::filesystem;
 using Kind = GemmI8Epilogue::Kind;
 using testing::shared_context;
 
+// How the weights' zero points look: per channel with a mix of zero and non-zero, one per tensor (non-zero), or
+// all zero (symmetric weights, the common case, which compiles the kernels without row sums).
+enum class ZeroPoints { per_channel_mixed, per_tensor, symmetric };
+const char* zero_points_name(ZeroPoints z) {
+  return z == ZeroPoints::per_channel_mixed ? "perchannel" : z == ZeroPoints::per_tensor ? "pertensor" : "symmetric";
+}
+
 struct Variant {
   QuantType a_type = QuantType::u8;
   QuantType b_type = QuantType::i8;
   WeightLayout layout = WeightLayout::nk;
-  bool per_channel = true;
+  ZeroPoints zero_points = ZeroPoints::per_channel_mixed;
   Kind kind = Kind::int32;
   QuantType y_type = QuantType::u8;
   bool bias = false;
@@ -44,7 +51,7 @@ struct Variant {
                       : kind == Kind::requantize ? std::string("requant_") + quant_type_name(y_type)
                                                  : std::string("dequant") + (bias ? "_bias" : "") + (relu ? "_relu" : "");
     return fmt::format("a{}_b{}_{}_{}_{}", quant_type_name(a_type), quant_type_name(b_type),
-                       layout == WeightLayout::nk ? "nk" : "kn", per_channel ? "perchannel" : "pertensor", epi);
+                       layout == WeightLayout::nk ? "nk" : "kn", zero_points_name(zero_points), epi);
   }
 };
 
@@ -53,28 +60,23 @@ std::vector<Variant> all_variants() {
   for (QuantType a : {QuantType::u8, QuantType::i8}) {
     for (QuantType b : {QuantType::i8, QuantType::u8}) {
       for (WeightLayout l : {WeightLayout::nk, WeightLayout::kn}) {
-        for (bool pc : {true, false}) {
-          const Variant base{a, b, l, pc};
-          std::vector<Variant> epilogues(5, base);
+        for (ZeroPoints z : {ZeroPoints::per_channel_mixed, ZeroPoints::per_tensor, ZeroPoints::symmetric}) {
+          const Variant base{a, b, l, z};
+          std::vector<Variant> epilogues(7, base);
           epilogues[1].kind = Kind::requantize;
           epilogues[2].kind = Kind::requantize;
           epilogues[2].y_type = QuantType::i8;
-          epilogues[3].kind = Kind::dequantize;
-          epilogues[4].kind = Kind::dequantize;
-          epilogues[4].bias = epilogues[4].relu = true;
+          for (int i = 3; i < 7; ++i) {
+            epilogues[std::size_t(i)].kind = Kind::dequantize;
+            epilogues[std::size_t(i)].bias = i == 4 || i == 6;
+            epilogues[std::size_t(i)].relu = i == 5 || i == 6;
+          }
           out.insert(out.end(), epilogues.begin(), epilogues.end());
         }
       }
     }
   }
   return out;
-}
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::vector<std::uint8_t> v(n);
-  for (auto& x : v) x = std::uint8_t(gen() >> 56);
-  return v;
 }
 
 std::int32_t random_zero_point(QuantType t, std::mt19937_64& gen) {
@@ -92,20 +94,24 @@ void check(Context& ctx, const std::string& impl, GemmI8Problem p, const ops::Pa
   p.a_type = v.a_type;
   p.b_type = v.b_type;
   std::mt19937_64 gen(seed);
-  const auto a = random_bytes(std::size_t(p.m * p.k), seed + 1);
-  const auto b = random_bytes(std::size_t(p.k * p.n), seed + 2);
+  const auto a = reference::random_bytes(std::size_t(p.m * p.k), seed + 1);
+  const auto b = reference::random_bytes(std::size_t(p.k * p.n), seed + 2);
   const std::int32_t a_zp = random_zero_point(p.a_type, gen);
-  QuantParams bp = QuantParams::per_tensor(p.b_type, random_scale(gen), random_zero_point(p.b_type, gen));
-  if (v.per_channel) {
+  std::int32_t tensor_zp = random_zero_point(p.b_type, gen);
+  if (tensor_zp == 0) tensor_zp = 1;   // a per-tensor zero point that is not 0, so the row sums are exercised
+  QuantParams bp = QuantParams::per_tensor(p.b_type, random_scale(gen), tensor_zp);
+  if (v.zero_points != ZeroPoints::per_tensor) {
     std::vector<float> scales(std::size_t(p.n));
-    std::vector<std::int32_t> zps(std::size_t(p.n));
+    std::vector<std::int32_t> zps(std::size_t(p.n), 0);
     for (std::size_t j = 0; j < scales.size(); ++j) {
       scales[j] = random_scale(gen);
-      zps[j] = j % 3 == 0 ? 0 : random_zero_point(p.b_type, gen);   // symmetric channels among asymmetric ones
+      if (v.zero_points == ZeroPoints::per_channel_mixed) zps[j] = j % 3 == 1 ? 0 : random_zero_point(p.b_type, gen);
     }
+    if (v.zero_points == ZeroPoints::per_channel_mixed && zps[0] == 0) zps[0] = 1;   // never all zero, even at N = 1
     bp = QuantParams::per_channel(p.b_type, v.layout == WeightLayout::nk ? 0 : 1, scales, zps);
   }
   const PackedWeightsI8 packed = pack_weights_i8(ctx, b, p.k, p.n, v.layout, bp);
+  EXPECT_EQ(packed.has_zero_points(), v.zero_points != ZeroPoints::symmetric) << "the variant's kernel path";
   const std::vector<std::int32_t> acc = reference::gemm_i8_ref(p, a, a_zp, b, v.layout, bp);
 
   GemmI8Epilogue epi;
@@ -133,6 +139,9 @@ void check(Context& ctx, const std::string& impl, GemmI8Problem p, const ops::Pa
   }
 
   tuning::TuningDb::global().add_override({ctx.device().key, impl, p.str(), params, 0.0});
+  struct ClearOverrides {   // also when an assertion below returns early
+    ~ClearOverrides() { tuning::TuningDb::global().clear_overrides(); }
+  } clear_overrides;
   const auto* impl_ptr = ops::find_impl(impl);
   ASSERT_NE(impl_ptr, nullptr);
   const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), *impl_ptr, p.str());
@@ -140,6 +149,8 @@ void check(Context& ctx, const std::string& impl, GemmI8Problem p, const ops::Pa
 
   Buffer<std::uint8_t> A(ctx, std::span<const std::uint8_t>(a), "A");
   RawBuffer C(ctx, std::size_t(p.m * p.n) * epi.output_element_size(), "C");
+  // Poisons no correct output equals: NaN for floats, 0x7fdead00 for int32 (|sum| <= K * 255 * 255, far smaller
+  // for these K); for bytes, which can take every value, two runs under 0x00 and 0xff.
   const std::vector<std::uint8_t> poisons = epi.output_element_size() == 1 ? std::vector<std::uint8_t>{0x00, 0xff}
                                                                            : std::vector<std::uint8_t>{0xff};
   for (std::uint8_t poison : poisons) {
@@ -147,6 +158,9 @@ void check(Context& ctx, const std::string& impl, GemmI8Problem p, const ops::Pa
     if (v.kind == Kind::dequantize) {
       const float nan = reference::poison_f32();
       std::memcpy(fill.data(), &nan, 4);
+    } else if (v.kind == Kind::int32) {
+      const std::int32_t unreachable = 0x7fdead00;
+      std::memcpy(fill.data(), &unreachable, 4);
     }
     C.fill(fill.data(), fill.size());
     gemm_i8(ctx, p, A.raw(), a_zp, packed, C, epi, {.impl = impl}).wait();
@@ -165,7 +179,6 @@ void check(Context& ctx, const std::string& impl, GemmI8Problem p, const ops::Pa
       }
     }
   }
-  tuning::TuningDb::global().clear_overrides();
 }
 
 // Params beyond the defaults: work-groups of 64 items (and 256, the defaults), vector widths 1..16.
@@ -258,10 +271,10 @@ INSTANTIATE_TEST_SUITE_P(Impls, GemmI8Variants, ::testing::ValuesIn(gemm_i8_impl
 struct Fixture {
   Context& ctx = shared_context();
   GemmI8Problem p{.m = 4, .n = 6, .k = 8};
-  std::vector<std::uint8_t> b_bytes = random_bytes(48, 5);
+  std::vector<std::uint8_t> b_bytes = reference::random_bytes(48, 5);
   PackedWeightsI8 b = pack_weights_i8(ctx, b_bytes, 8, 6, WeightLayout::nk,
                                       QuantParams::per_tensor(QuantType::i8, 0.05f, 0));
-  Buffer<std::uint8_t> a{ctx, std::span<const std::uint8_t>(random_bytes(32, 6))};
+  Buffer<std::uint8_t> a{ctx, std::span<const std::uint8_t>(reference::random_bytes(32, 6))};
   RawBuffer c{ctx, 4 * 6 * 4, "C"};
 };
 
@@ -316,7 +329,7 @@ TEST(GemmI8Errors, Epilogues) {
 
 TEST(GemmI8Errors, PackingAndImplChoice) {
   Fixture f;
-  const auto bytes = random_bytes(48, 9);
+  const auto bytes = reference::random_bytes(48, 9);
   expect_invalid([&] { pack_weights_i8(f.ctx, bytes, 8, 7, WeightLayout::nk, QuantParams{}); }, "B holds 48 bytes");
   expect_invalid([&] { pack_weights_i8(f.ctx, bytes, 0, 48, WeightLayout::nk, QuantParams{}); }, "at least 1");
   expect_invalid([&] { pack_weights_i8(f.ctx, std::vector<std::uint8_t>(33026), 33026, 1, WeightLayout::kn, QuantParams{}); },
@@ -329,7 +342,7 @@ TEST(GemmI8Errors, PackingAndImplChoice) {
   zero_scale.type = QuantType::i8;
   zero_scale.scales = {0.0f};
   zero_scale.zero_points = {0};
-  expect_invalid([&] { pack_weights_i8(f.ctx, bytes, 8, 6, WeightLayout::nk, zero_scale); }, "B");
+  expect_invalid([&] { pack_weights_i8(f.ctx, bytes, 8, 6, WeightLayout::nk, zero_scale); }, "B: scales[0] = 0");
   Buffer<std::uint8_t> a9(f.ctx, 9 * 8);
   RawBuffer c9(f.ctx, 9 * 6 * 4, "C");
   try {
@@ -337,6 +350,45 @@ TEST(GemmI8Errors, PackingAndImplChoice) {
     FAIL() << "no exception";
   } catch (const NotSupported& e) {
     EXPECT_NE(std::string(e.what()).find("M = 9 > 8"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GemmI8Errors, MovedFromWeightsAndOverflowingFactors) {
+  Fixture f;
+  PackedWeightsI8 taken = std::move(f.b);
+  EXPECT_EQ(f.b.k(), 0);
+  expect_invalid([&] { gemm_i8(f.ctx, f.p, f.a.raw(), 0, f.b, f.c); }, "moved-from PackedWeightsI8");
+  gemm_i8(f.ctx, f.p, f.a.raw(), 0, taken, f.c).wait();   // the moved-to object works
+  const auto huge = pack_weights_i8(f.ctx, f.b_bytes, 8, 6, WeightLayout::nk,
+                                    QuantParams::per_tensor(QuantType::i8, 1e30f, 0));
+  RawBuffer c8(f.ctx, 24, "C");
+  expect_invalid([&] {
+    gemm_i8(f.ctx, f.p, f.a.raw(), 0, huge, c8, GemmI8Epilogue::requantize(1e30f, 1e-30f, 0, QuantType::u8));
+  }, "a_scale * b_scale / y_scale");
+  expect_invalid([&] { gemm_i8(f.ctx, f.p, f.a.raw(), 0, huge, f.c, GemmI8Epilogue::dequantize(1e30f)); },
+                 "a_scale * b_scale");
+}
+
+// Rounding ties of the requantize epilogue: a_scale = b_scale = 1 and y_scale = 2 halve odd sums exactly onto
+// .5, which must round half to even (ONNX Runtime's rint), not away from zero.
+TEST(GemmI8Requantize, TiesRoundHalfToEven) {
+  Context& ctx = shared_context();
+  const GemmI8Problem p{.m = 1, .n = 8, .k = 1, .a_type = QuantType::i8, .b_type = QuantType::i8};
+  const std::vector<std::int8_t> b_values{1, 3, 5, 7, -1, -3, -5, -7};   // sums 1 * b with a = 1
+  std::vector<std::uint8_t> b_bytes(b_values.size());
+  std::memcpy(b_bytes.data(), b_values.data(), b_bytes.size());
+  const std::vector<std::uint8_t> a_bytes{1};
+  // 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 3.5 -> 4, -0.5 -> -0, -1.5 -> -2, -2.5 -> -2, -3.5 -> -4; plus y_zp 10.
+  const std::vector<std::int8_t> want{10, 12, 12, 14, 10, 8, 8, 6};
+  const auto packed = pack_weights_i8(ctx, b_bytes, 1, 8, WeightLayout::kn, QuantParams::per_tensor(QuantType::i8, 1.0f, 0));
+  Buffer<std::uint8_t> A(ctx, std::span<const std::uint8_t>(a_bytes));
+  for (const std::string& impl : gemm_i8_impls()) {
+    RawBuffer C(ctx, 8, "C");
+    gemm_i8(ctx, p, A.raw(), 0, packed, C, GemmI8Epilogue::requantize(1.0f, 2.0f, 10, QuantType::i8), {.impl = impl})
+        .wait();
+    std::vector<std::int8_t> out(8);
+    C.download(out.data(), 8);
+    EXPECT_EQ(out, want) << impl;
   }
 }
 
@@ -372,7 +424,7 @@ Tensor input(const fs::path& dir, int i) {
   return read_onnx_tensor((dir / "test_data_set_0" / fmt::format("input_{}.pb", i)).string());
 }
 
-// Runs every batch of an ONNX node test (2-D, or 3-D with a leading batch dimension) through every Impl.
+// ONNX's MatMulInteger node test (2-D) through every Impl.
 TEST(OnnxI8Nodes, MatMulIntegerIsExact) {
   const fs::path dir = kOnnxNodes / "test_matmulinteger";
   ASSERT_TRUE(fs::is_directory(dir)) << dir << " missing: install Debian package libonnx-testdata";
@@ -385,7 +437,7 @@ TEST(OnnxI8Nodes, MatMulIntegerIsExact) {
   Buffer<std::uint8_t> A(ctx, std::span<const std::uint8_t>(bytes_of(a)));
   for (const std::string& impl : gemm_i8_impls()) {
     Buffer<std::int32_t> C(ctx, std::size_t(p.m * p.n));
-    C.fill(-1);
+    C.fill(std::int32_t(0x7fdead00));   // no sum of these bytes is this large
     gemm_i8(ctx, p, A.raw(), scalar_int(azp), packed, C.raw(), {}, {.impl = impl}).wait();
     const auto want = y.values<std::int32_t>();
     EXPECT_EQ(C.to_vector(), std::vector<std::int32_t>(want.begin(), want.end())) << impl;
@@ -416,11 +468,15 @@ TEST_P(OnnxQLinearMatMul, IsExact) {
       RawBuffer C(ctx, std::size_t(p.m * p.n), "C");
       const auto epi = GemmI8Epilogue::requantize(a_scale.values<float>()[0], y_scale.values<float>()[0],
                                                   scalar_int(y_zp), type_of(y));
-      gemm_i8(ctx, p, A.raw(), scalar_int(a_zp), packed, C, epi, {.impl = impl}).wait();
-      std::vector<std::uint8_t> out(std::size_t(p.m * p.n));
-      C.download(out.data(), out.size());
-      const auto want = std::span(y_bytes).subspan(std::size_t(batch * p.m * p.n), out.size());
-      EXPECT_EQ(out, std::vector<std::uint8_t>(want.begin(), want.end())) << impl << " batch " << batch;
+      for (std::uint8_t poison : {std::uint8_t(0x00), std::uint8_t(0xff)}) {   // bytes: two poisons
+        const std::vector<std::uint8_t> fill(std::size_t(p.m * p.n), poison);
+        C.upload(fill.data(), fill.size());
+        gemm_i8(ctx, p, A.raw(), scalar_int(a_zp), packed, C, epi, {.impl = impl}).wait();
+        std::vector<std::uint8_t> out(std::size_t(p.m * p.n));
+        C.download(out.data(), out.size());
+        const auto want = std::span(y_bytes).subspan(std::size_t(batch * p.m * p.n), out.size());
+        EXPECT_EQ(out, std::vector<std::uint8_t>(want.begin(), want.end())) << impl << " batch " << batch;
+      }
     }
   }
 }

@@ -62,12 +62,14 @@ TEST(KernelsCompileImpls, WithTunedParamsForThisDevice) {
                                                          testing::small_mode() ? "oclgrind" : "test")) {
       const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), *impl, problem);
       ASSERT_EQ(lookup.invalid, "") << impl->name() << " " << problem;
-      if (!done.insert(impl->kernel_file() + " " + impl->build_options(problem, lookup.params)).second) continue;
-      for (const char* std_option : {"-cl-std=CL1.1", "-cl-std=CL1.2"}) {
-        EXPECT_EQ(build_log_or_empty(ctx, impl->kernel_file(),
-                                     std::string(std_option) + " " + impl->build_options(problem, lookup.params)),
-                  "")
-            << impl->name() << " " << problem;
+      // Every program variant a launch may build (epilogues, device-dependent paths).
+      for (const std::string& variant : impl->variant_options()) {
+        const std::string options = impl->build_options(problem, lookup.params) + variant;
+        if (!done.insert(impl->kernel_file() + " " + options).second) continue;
+        for (const char* std_option : {"-cl-std=CL1.1", "-cl-std=CL1.2"}) {
+          EXPECT_EQ(build_log_or_empty(ctx, impl->kernel_file(), std::string(std_option) + " " + options), "")
+              << impl->name() << " " << problem;
+        }
       }
       ++built;
     }

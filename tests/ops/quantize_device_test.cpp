@@ -16,6 +16,7 @@
 #include "ops/quant/quantize_impl.hpp"
 #include "reference/quant_ref.hpp"
 #include "reference/reference.hpp"
+#include "runtime/context_impl.hpp"
 #include "test_support.hpp"
 
 namespace ellesmere {
@@ -122,6 +123,30 @@ TEST(QuantizeKernelPerChannel, EveryAxisAndType) {
   }
 }
 
+// The path for devices without correctly rounded division (DIVIDE_IN_DOUBLE=1, a double quotient rounded to
+// float), built here without the correct-rounding option so that it is what runs; needs fp64 on this device.
+TEST(QuantizeKernelDoubleDivision, MatchesHostBitForBit) {
+  Context& ctx = shared_context();
+  ASSERT_TRUE(ctx.device().has_fp64) << "this test needs an fp64 device (PoCL has it)";
+  const std::size_t n = 4096;
+  const auto params = QuantParams::per_tensor(QuantType::i8, 0.0371f, -3);
+  const auto x = hard_values(n, params.scales[0], 99);
+  std::vector<std::uint8_t> want(n);
+  const std::vector<std::int64_t> shape{std::int64_t(n)};
+  quantize_linear(x, shape, params, want);
+  Buffer<float> dx(ctx, std::span<const float>(x)), scales(ctx, std::span<const float>(params.scales));
+  Buffer<std::int32_t> zps(ctx, std::span<const std::int32_t>(params.zero_points));
+  RawBuffer dq(ctx, n, "q");
+  auto& impl = ctx.impl();
+  cl::Kernel& k = impl.kernel("quant/quantize_linear.cl", "quantize_linear", "-DQTYPE=1 -DDIVIDE_IN_DOUBLE=1");
+  detail::set_args(k, "quantize_linear", dx.handle(), dq.handle(), cl_int(n), scales.handle(), zps.handle(),
+                   cl_int(1), cl_int(n));
+  impl.launch(k, cl::NDRange(n), cl::NDRange(64), "quantize_linear (double division)").wait();
+  std::vector<std::uint8_t> got(n);
+  dq.download(got.data(), n);
+  EXPECT_EQ(got, want);
+}
+
 TEST(QuantizeDeviceErrors, ShapesAndParams) {
   Context& ctx = shared_context();
   Buffer<float> x(ctx, 12);
@@ -138,13 +163,17 @@ TEST(QuantizeDeviceErrors, ShapesAndParams) {
   expect([&] { quantize_linear(ctx, x, std::vector<std::int64_t>{3, 5}, QuantParams{}, y); }, "x holds 12");
   expect([&] {
     quantize_linear(ctx, x, shape, QuantParams::per_channel(QuantType::u8, 1, {1, 1, 1}, {0, 0, 0}), y);
-  }, "shape[1] = 4 but the params have 3 channels");
+  }, "shape[1] = 4 (shape (3, 4)) but params hold 3 channels");
   QuantParams negative_scale;   // built field by field: the factories reject it themselves
   negative_scale.scales = {-1.0f};
-  expect([&] { quantize_linear(ctx, x, shape, negative_scale, y); }, "y");
+  expect([&] { quantize_linear(ctx, x, shape, negative_scale, y); }, "quantize_linear params: scales[0] = -1");
+  expect([&] { quantize_linear(ctx, x, std::vector<std::int64_t>{std::int64_t(1) << 32, std::int64_t(1) << 32},
+                               QuantParams{}, y); }, "more elements than a size_t counts");
+  expect([&] { quantize_linear(ctx, x, std::vector<std::int64_t>{std::int64_t(1) << 31, 2}, QuantParams{}, y); },
+         "at most 2^31 - 1");
   expect([&] {
     quantize_linear(ctx, x, shape, QuantParams::per_channel(QuantType::u8, 2, {1, 1}, {0, 0}), y);
-  }, "axis 2 is out of range");
+  }, "params.axis = 2 is out of range for shape (3, 4)");
 }
 
 }  // namespace

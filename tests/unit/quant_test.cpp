@@ -469,7 +469,15 @@ TEST(OnnxQuantNode, DynamicQuantizeLinearMinAdjusted) {
 
 TEST(QuantParams, ValidParamsPass) {
   EXPECT_NO_THROW(raw_params(QuantType::u8, -1, {1.0f}, {0}).validate("w"));
-  EXPECT_NO_THROW(raw_params(QuantType::u8, 0, {FLT_TRUE_MIN, FLT_MAX}, {0, 255}).validate("w"));
+  EXPECT_NO_THROW(raw_params(QuantType::u8, 0, {FLT_MIN, FLT_MAX}, {0, 255}).validate("w"));
+  // A subnormal scale is rejected: OpenCL devices may flush it to zero (AMD's do), dividing by zero there.
+  try {
+    raw_params(QuantType::u8, 0, {1.0f, FLT_TRUE_MIN}, {0, 0}).validate("w");
+    ADD_FAILURE() << "a subnormal scale was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("w: scales[1]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("subnormal"), std::string::npos) << e.what();
+  }
   EXPECT_NO_THROW(raw_params(QuantType::i8, 3, {0.5f, 2.0f, 1.0f}, {-128, 127, 0}).validate("w"));
   EXPECT_NO_THROW(QuantParams{}.validate("default"));
   const auto p = QuantParams::per_channel(QuantType::i8, 1, {1.0f, 2.0f}, {0, -1});

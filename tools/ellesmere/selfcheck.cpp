@@ -55,13 +55,6 @@ void check_gemm_f32(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>&
   }
 }
 
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::vector<std::uint8_t> v(n);
-  for (auto& x : v) x = std::uint8_t(gen() >> 56);
-  return v;
-}
-
 // Integer output, so the tolerance is 0: every element must match the reference exactly.
 void check_gemm_i8(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
   for (const std::string& impl : gemm_i8_impls()) {
@@ -69,7 +62,7 @@ void check_gemm_i8(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& 
                                                    : GemmI8Problem{.m = 67, .n = 45, .k = 33};
     SelfcheckRow row{.op = "gemm_i8", .impl = impl, .problem = p.str(), .device = ctx.device().key, .tolerance = 0};
     try {
-      const auto a = random_bytes(std::size_t(p.m * p.k), seed), b = random_bytes(std::size_t(p.k * p.n), seed + 1);
+      const auto a = reference::random_bytes(std::size_t(p.m * p.k), seed), b = reference::random_bytes(std::size_t(p.k * p.n), seed + 1);
       std::vector<float> scales(std::size_t(p.n), 0.02f);
       std::vector<std::int32_t> zps(std::size_t(p.n));
       for (std::size_t i = 0; i < zps.size(); ++i) zps[i] = std::int32_t(i % 7) - 3;

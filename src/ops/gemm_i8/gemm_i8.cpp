@@ -1,7 +1,12 @@
 // The public INT8 GEMM API: problem text, weight packing (include/ellesmere/formats/int8_gemm.h), argument checks,
 // epilogue scales, dispatch over gemm_i8_list().
+#include <bit>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -95,6 +100,78 @@ bool finite_positive(float v) { return std::isfinite(v) && v > 0.0f; }
 
 }  // namespace
 
+struct PackedWeightsI8::FactorCache {
+  std::mutex mutex;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, Buffer<float>> buffers;   // keyed by the scales' bits
+};
+
+PackedWeightsI8::PackedWeightsI8() : factor_cache_(std::make_unique<FactorCache>()) {}
+PackedWeightsI8::~PackedWeightsI8() = default;
+
+PackedWeightsI8::PackedWeightsI8(PackedWeightsI8&& other) noexcept
+    : k_(std::exchange(other.k_, 0)),
+      n_(std::exchange(other.n_, 0)),
+      params_(std::move(other.params_)),
+      has_zero_points_(other.has_zero_points_),
+      pack_ms_(other.pack_ms_),
+      upload_ms_(other.upload_ms_),
+      words_(std::move(other.words_)),
+      column_sums_(std::move(other.column_sums_)),
+      zero_points_(std::move(other.zero_points_)),
+      scales_(std::move(other.scales_)),
+      context_(std::exchange(other.context_, nullptr)),
+      factor_cache_(std::exchange(other.factor_cache_, std::make_unique<FactorCache>())) {}
+
+PackedWeightsI8& PackedWeightsI8::operator=(PackedWeightsI8&& other) noexcept {
+  if (this != &other) {
+    PackedWeightsI8 moved(std::move(other));
+    std::swap(k_, moved.k_);
+    std::swap(n_, moved.n_);
+    std::swap(params_, moved.params_);
+    std::swap(has_zero_points_, moved.has_zero_points_);
+    std::swap(pack_ms_, moved.pack_ms_);
+    std::swap(upload_ms_, moved.upload_ms_);
+    std::swap(words_, moved.words_);
+    std::swap(column_sums_, moved.column_sums_);
+    std::swap(zero_points_, moved.zero_points_);
+    std::swap(scales_, moved.scales_);
+    std::swap(context_, moved.context_);
+    std::swap(factor_cache_, moved.factor_cache_);
+  }
+  return *this;
+}
+
+namespace {
+
+float column_scale(const QuantParams& p, std::int64_t col) { return p.scales[p.per_channel() ? std::size_t(col) : 0]; }
+
+// A factor the kernels multiply by must be finite and normal (devices flush subnormals to zero; inf and 0 make
+// NaN or lose every result).
+void check_factor(float f, std::int64_t col, const std::string& what) {
+  if (!std::isfinite(f) || f < std::numeric_limits<float>::min()) {
+    throw InvalidArgument(fmt::format("{} for column {} is {}, not a finite normal float", what, col, f));
+  }
+}
+
+}  // namespace
+
+const Buffer<float>& PackedWeightsI8::requantize_factors(Context& context, float a_scale, float y_scale) const {
+  const auto key = std::make_pair(std::bit_cast<std::uint32_t>(a_scale), std::bit_cast<std::uint32_t>(y_scale));
+  std::lock_guard lock(factor_cache_->mutex);
+  if (auto it = factor_cache_->buffers.find(key); it != factor_cache_->buffers.end()) return it->second;
+  std::vector<float> factors(static_cast<std::size_t>(n_));
+  for (std::int64_t col = 0; col < n_; ++col) {
+    const float ab = a_scale * column_scale(params_, col);   // ONNX Runtime's order: (a_scale * b_scale) / y_scale
+    factors[std::size_t(col)] = ab / y_scale;
+    check_factor(factors[std::size_t(col)], col, fmt::format("a_scale * b_scale / y_scale = {} * {} / {}", a_scale,
+                                                             column_scale(params_, col), y_scale));
+  }
+  if (factor_cache_->buffers.size() >= 16) factor_cache_->buffers.clear();   // many pairs: dynamic use, keep few
+  return factor_cache_->buffers
+      .emplace(key, Buffer<float>(context, std::span<const float>(factors), "requantize factors"))
+      .first->second;
+}
+
 PackedWeightsI8 pack_weights_i8(Context& context, std::span<const std::uint8_t> b, std::int64_t k, std::int64_t n,
                                 WeightLayout layout, const QuantParams& params) {
   const char* layout_name = layout == WeightLayout::nk ? "N x K" : "K x N";
@@ -181,7 +258,8 @@ EventList gemm_i8(Context& context, const GemmI8Problem& p, const RawBuffer& a, 
                                       quant_type_name(p.a_type), quant_min(p.a_type), quant_max(p.a_type)));
   }
   if (b.k() != p.k || b.n() != p.n) {
-    throw InvalidArgument(fmt::format("{}: B was packed for k = {}, n = {}", problem, b.k(), b.n()));
+    throw InvalidArgument(fmt::format("{}: B was packed for k = {}, n = {}{}", problem, b.k(), b.n(),
+                                      b.k() == 0 ? " (an empty or moved-from PackedWeightsI8)" : ""));
   }
   if (b.type() != p.b_type) {
     throw InvalidArgument(fmt::format("{}: B was packed as {} but the problem says {}", problem,
@@ -190,20 +268,29 @@ EventList gemm_i8(Context& context, const GemmI8Problem& p, const RawBuffer& a, 
   if (b.context() != context.cl_context_handle()) {
     throw InvalidArgument(fmt::format("{}: B was packed on another Context", problem));
   }
+  const std::uint64_t words = std::uint64_t((p.k + 3) / 4 * p.n);
+  ops::check_operand(context, problem, "B (packed words)", b.words(), words, fmt::format("{} words", words));
+  ops::check_operand(context, problem, "B (column sums)", b.column_sums(), std::uint64_t(p.n), fmt::format("{}", p.n));
+  ops::check_operand(context, problem, "B (zero points)", b.zero_points(), std::uint64_t(p.n), fmt::format("{}", p.n));
+  ops::check_operand(context, problem, "B (scales)", b.scales(), std::uint64_t(p.n), fmt::format("{}", p.n));
   ops::check_operand(context, problem, "A", a.handle(), a.bytes(), std::uint64_t(p.m * p.k),
                      fmt::format("{} x {} bytes", p.m, p.k));
   ops::check_operand(context, problem, "C", c.handle(), c.bytes() / epilogue.output_element_size(),
                      std::uint64_t(p.m * p.n), fmt::format("{} x {}", p.m, p.n));
 
-  // Per-column epilogue factors, in float32 and in ONNX Runtime's order: mult = a_scale * b_scale / y_scale.
-  std::vector<float> factors;
+  cl_mem epi_scale = nullptr;
   if (epilogue.kind != GemmI8Epilogue::Kind::int32) {
     if (!finite_positive(epilogue.a_scale)) {
       throw InvalidArgument(fmt::format("{}: a_scale {} must be finite and > 0", problem, epilogue.a_scale));
     }
-    const QuantParams& bp = b.params();
-    factors.resize(std::size_t(p.n));
-    for (std::size_t i = 0; i < factors.size(); ++i) factors[i] = epilogue.a_scale * bp.scales[bp.per_channel() ? i : 0];
+  }
+  if (epilogue.kind == GemmI8Epilogue::Kind::dequantize) {
+    // The kernel forms a_scale * b_scale[n] itself, from the weights' scales: the same float32 product.
+    for (std::int64_t col = 0; col < p.n; ++col) {
+      const float b_scale = column_scale(b.params(), col);
+      check_factor(epilogue.a_scale * b_scale, col, fmt::format("a_scale * b_scale = {} * {}", epilogue.a_scale, b_scale));
+    }
+    epi_scale = b.scales().handle();
   }
   if (epilogue.kind == GemmI8Epilogue::Kind::requantize) {
     if (!finite_positive(epilogue.y_scale)) {
@@ -214,7 +301,11 @@ EventList gemm_i8(Context& context, const GemmI8Problem& p, const RawBuffer& a, 
                                         epilogue.y_zero_point, quant_type_name(epilogue.y_type),
                                         quant_min(epilogue.y_type), quant_max(epilogue.y_type)));
     }
-    for (float& f : factors) f = f / epilogue.y_scale;
+    try {
+      epi_scale = b.requantize_factors(context, epilogue.a_scale, epilogue.y_scale).handle();
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(fmt::format("{}: {}", problem, e.what()));
+    }
   }
   if (epilogue.bias != nullptr) {
     if (epilogue.kind != GemmI8Epilogue::Kind::dequantize) {
@@ -229,8 +320,6 @@ EventList gemm_i8(Context& context, const GemmI8Problem& p, const RawBuffer& a, 
   const DeviceInfo& device = context.device();
   auto [impl, params] = ops::choose_impl(ops::gemm_i8_list(), problem, device, options.impl,
                                          [&](const ops::GemmI8Impl& i) { return i.applicable(p, device); });
-  Buffer<float> factor_buffer;
-  if (!factors.empty()) factor_buffer = Buffer<float>(context, std::span<const float>(factors), "epilogue scales");
   ops::GemmI8Args args;
   args.a = a.handle();
   args.a_zero_point = a_zero_point;
@@ -238,11 +327,11 @@ EventList gemm_i8(Context& context, const GemmI8Problem& p, const RawBuffer& a, 
   args.c = c.handle();
   args.epilogue = epilogue.kind;
   args.out_type = epilogue.y_type;
-  args.epi_scale = factor_buffer.handle();
+  args.a_scale = epilogue.a_scale;
+  args.epi_scale = epi_scale;
   args.bias = epilogue.bias != nullptr ? epilogue.bias->handle() : nullptr;
   args.relu = epilogue.relu;
   args.y_zero_point = epilogue.y_zero_point;
-  // factor_buffer is released on return; OpenCL keeps a released buffer alive until the kernels using it finish.
   return impl->launch(context.impl(), p, params, args);
 }
 

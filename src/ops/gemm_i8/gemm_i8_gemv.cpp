@@ -18,7 +18,7 @@ class GemmI8Gemv final : public GemmI8Impl {
   // bytes of one packed row), 1 KB of LDS; N = 4096 gives 64 groups, ~7 wavefronts per CU of an RX 580.
   ParamSpace space() const override {
     return {{
-        {"WGN", {16, 32, 64, 128, 256}, 64, "work-items along N"},
+        {"WGN", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-items along N (1-8 suit CPUs: one long vector stream each)"},
         {"SPLITK", {1, 2, 4, 8, 16}, 4, "work-items along K, reduced in local memory (a power of 2)"},
         {"VW", {1, 2, 4, 8, 16}, 1, "columns per work-item, as one vector"},
         {"MUL24", {0, 1}, 1, "1: mad24 (full rate on GCN); 0: 32-bit multiply-add"},

@@ -21,7 +21,8 @@ struct GemmI8Args {
   cl_mem c = nullptr;
   GemmI8Epilogue::Kind epilogue = GemmI8Epilogue::Kind::int32;
   QuantType out_type = QuantType::u8;   // requantize
-  cl_mem epi_scale = nullptr;           // requantize: mult[n]; dequantize: scale[n]
+  float a_scale = 1.0f;                 // dequantize: the kernel multiplies by a_scale * epi_scale[n]
+  cl_mem epi_scale = nullptr;           // requantize: mult[n] = a_scale * b_scale[n] / y_scale; dequantize: b_scale[n]
   cl_mem bias = nullptr;                // dequantize, optional
   bool relu = false;
   std::int32_t y_zero_point = 0;
@@ -44,6 +45,8 @@ class GemmI8Impl : public ImplBase {
   virtual std::string build_options(const GemmI8Problem& problem, const Params& params) const;
   // The epilogue's and the weights' defines (EPILOGUE, OUT_TYPE, HAS_BIAS, RELU, HAS_B_ZP).
   static std::string epilogue_options(const GemmI8Args& args);
+  // Every combination epilogue_options() can produce.
+  std::vector<std::string> variant_options() const override;
 
  protected:
   // The limits every INT8 Impl shares: K small enough for exact int32 sums, 32-bit indices.

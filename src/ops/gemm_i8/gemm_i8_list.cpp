@@ -47,9 +47,30 @@ std::string GemmI8Impl::build_options(const GemmI8Problem& p, const Params& para
 }
 
 std::string GemmI8Impl::epilogue_options(const GemmI8Args& args) {
+  // Canonical: defines that an epilogue does not use take their defaults, so equal programs share one build.
+  const bool requant = args.epilogue == GemmI8Epilogue::Kind::requantize;
+  const bool dequant = args.epilogue == GemmI8Epilogue::Kind::dequantize;
   return fmt::format(" -DEPILOGUE={} -DOUT_TYPE={} -DHAS_BIAS={} -DRELU={} -DHAS_B_ZP={}", int(args.epilogue),
-                     int(args.out_type), args.bias ? 1 : 0, args.relu ? 1 : 0,
+                     requant ? int(args.out_type) : 0, dequant && args.bias ? 1 : 0, dequant && args.relu ? 1 : 0,
                      args.b->has_zero_points() ? 1 : 0);
+}
+
+std::vector<std::string> GemmI8Impl::variant_options() const {
+  std::vector<std::string> out;
+  for (bool zero_points : {true, false}) {   // HAS_B_ZP comes from the packed weights
+    const std::string zp = fmt::format(" -DHAS_B_ZP={}", zero_points ? 1 : 0);
+    auto with = [&](GemmI8Epilogue::Kind kind, QuantType out_type, bool bias, bool relu) {
+      out.push_back(fmt::format(" -DEPILOGUE={} -DOUT_TYPE={} -DHAS_BIAS={} -DRELU={}", int(kind), int(out_type),
+                                bias ? 1 : 0, relu ? 1 : 0) + zp);
+    };
+    with(GemmI8Epilogue::Kind::int32, QuantType::u8, false, false);
+    with(GemmI8Epilogue::Kind::requantize, QuantType::u8, false, false);
+    with(GemmI8Epilogue::Kind::requantize, QuantType::i8, false, false);
+    for (bool bias : {false, true}) {
+      for (bool relu : {false, true}) with(GemmI8Epilogue::Kind::dequantize, QuantType::u8, bias, relu);
+    }
+  }
+  return out;
 }
 
 EventList GemmI8Impl::launch(detail::ContextImpl& ctx, const GemmI8Problem& p, const Params& params,
@@ -58,8 +79,8 @@ EventList GemmI8Impl::launch(detail::ContextImpl& ctx, const GemmI8Problem& p, c
   cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, build_options(p, params) + epilogue_options(args));
   const PackedWeightsI8& b = *args.b;
   detail::set_args(k, name(), cl_int(p.m), cl_int(p.n), cl_int(p.k), args.a, cl_int(p.k), cl_int(args.a_zero_point),
-                   b.words().handle(), b.column_sums().handle(), b.zero_points().handle(), args.epi_scale, args.bias,
-                   cl_int(args.y_zero_point), args.c, cl_int(p.n));
+                   b.words().handle(), b.column_sums().handle(), b.zero_points().handle(), args.a_scale,
+                   args.epi_scale, args.bias, cl_int(args.y_zero_point), args.c, cl_int(p.n));
   EventList events;
   detail::track(events, ctx.launch(k, cl::NDRange(s.global[0], s.global[1]), cl::NDRange(s.local[0], s.local[1]),
                                    fmt::format("{} {} [{}]", name(), p.str(), params.str())));

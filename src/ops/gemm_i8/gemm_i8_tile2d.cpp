@@ -12,8 +12,8 @@ class GemmI8Tile2d final : public GemmI8Impl {
   std::string name() const override { return "gemm_i8_tile2d"; }
   std::string kernel_file() const override { return "gemm/gemm_i8_tile2d.cl"; }
 
-  // Defaults for GCN: 16 x 16 = 256 work-items (four 64-wide wavefronts), 4 KB of LDS per group (so several
-  // groups fit a CU's 64 KB), 4 x 4 accumulators per item.
+  // Defaults for GCN: 16 x 16 = 256 work-items (four 64-wide wavefronts), 32 * (64 + 1 + 64) = 4128 bytes of LDS
+  // per group (so many groups fit a CU's 64 KB), 4 x 4 accumulators per item.
   ParamSpace space() const override {
     return {{
         {"TM", {16, 32, 64, 128}, 64, "rows of C per work-group"},

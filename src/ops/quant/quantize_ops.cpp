@@ -1,6 +1,8 @@
 // Device QuantizeLinear / DequantizeLinear (kernels/quant/quantize_linear.cl): their Impls, problem text
 // ("quantize_linear:n<N>" / "dequantize_linear:n<N>", "_s" for signed i8) and the public entry points.
+#include <atomic>
 #include <cmath>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -10,6 +12,7 @@
 #include "ops/operand_check.hpp"
 #include "ops/problem_text.hpp"
 #include "ops/quant/quantize_impl.hpp"
+#include "quant/channel_view.hpp"
 
 namespace ellesmere::ops {
 
@@ -41,6 +44,24 @@ QuantizeProblem QuantizeProblem::parse(std::string_view text) {
 
 namespace {
 
+// ONNX divides x / scale with correct rounding; OpenCL's default float division may be off by 2.5 ulp. In order of
+// preference: the build option (OpenCL C 1.2 and a device that supports it), a double division rounded to float
+// (exact for float operands), plain float division with a warning.
+std::string divide_option(const DeviceInfo& device) {
+  if (device.has_correct_divide && device.opencl_c_version_number() >= 12) {
+    return " -cl-fp32-correctly-rounded-divide-sqrt";
+  }
+  if (device.has_fp64) return " -DDIVIDE_IN_DOUBLE=1";
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true)) {
+    std::cerr << fmt::format("ellesmere: warning: quantize_linear on {}: the device has neither correctly rounded "
+                             "float division nor fp64, so results may differ from ONNX by one step at rounding "
+                             "ties\n",
+                             device.name);
+  }
+  return {};
+}
+
 class ElementwiseImpl final : public QuantizeImpl {
  public:
   explicit ElementwiseImpl(bool dequantize) : dequantize_(dequantize) {}
@@ -63,6 +84,11 @@ class ElementwiseImpl final : public QuantizeImpl {
     return fmt::format("{} -DQTYPE={}", params.defines(), int(QuantizeProblem::parse(problem).type));
   }
 
+  std::vector<std::string> variant_options() const override {
+    if (dequantize_) return {""};
+    return {"", " -DDIVIDE_IN_DOUBLE=1"};   // the double-division path for devices without correct division
+  }
+
   std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const override {
     const QuantizeProblem q = QuantizeProblem::parse(problem);
     const std::size_t wg = std::size_t(params.get("WG"));
@@ -78,10 +104,7 @@ class ElementwiseImpl final : public QuantizeImpl {
     const std::string problem = q.str();
     const LaunchShape s = launch_shapes(problem, params).front();
     std::string options = build_options(problem, params);
-    // ONNX divides with correct rounding; OpenCL's default float division may be off by 2.5 ulp.
-    if (!dequantize_ && ctx.info.has_correct_divide && ctx.info.opencl_c_version_number() >= 12) {
-      options += " -cl-fp32-correctly-rounded-divide-sqrt";
-    }
+    if (!dequantize_) options += divide_option(ctx.info);
     cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, options);
     detail::set_args(k, name(), args.in, args.out, cl_int(q.n), args.scales, args.zero_points, cl_int(args.channels),
                      cl_int(args.inner));
@@ -95,38 +118,19 @@ class ElementwiseImpl final : public QuantizeImpl {
   bool dequantize_;
 };
 
-// channels and inner of params over shape, as the host's quantize_linear defines them; throws on a mismatch.
-std::pair<std::int64_t, std::int64_t> channel_layout(const char* what, std::span<const std::int64_t> shape,
-                                                     const QuantParams& params, std::int64_t& count) {
-  count = 1;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) throw InvalidArgument(fmt::format("{}: shape[{}] = {} is negative", what, i, shape[i]));
-    count *= shape[i];
-  }
-  if (!params.per_channel()) return {1, 1};
-  if (params.axis >= std::int64_t(shape.size())) {
-    throw InvalidArgument(fmt::format("{}: axis {} is out of range for a {}-d shape", what, params.axis, shape.size()));
-  }
-  if (shape[std::size_t(params.axis)] != std::int64_t(params.channels())) {
-    throw InvalidArgument(fmt::format("{}: shape[{}] = {} but the params have {} channels", what, params.axis,
-                                      shape[std::size_t(params.axis)], params.channels()));
-  }
-  std::int64_t inner = 1;
-  for (std::size_t i = std::size_t(params.axis) + 1; i < shape.size(); ++i) inner *= shape[i];
-  return {std::int64_t(params.channels()), inner};
-}
-
 EventList run(Context& context, bool dequantize, cl_mem in, std::size_t in_bytes, cl_mem out, std::size_t out_bytes,
               std::span<const std::int64_t> shape, const QuantParams& params) {
   const char* what = dequantize ? "dequantize_linear" : "quantize_linear";
-  params.validate(dequantize ? "q" : "y");
-  std::int64_t count = 0;
-  const auto [channels, inner] = channel_layout(what, shape, params, count);
-  if (count >= (std::int64_t(1) << 31)) {
-    throw InvalidArgument(fmt::format("{}: {} elements; at most 2^31 - 1", what, count));
+  // The host's checks (params, overflow-free shape, axis, channels), for exactly the shape's element count; the
+  // buffers may be larger.
+  const std::size_t count = quant_detail::element_count(what, shape);
+  const auto view = quant_detail::channel_view(what, shape, params, count, dequantize ? "q" : "x", count,
+                                               dequantize ? "x" : "y");
+  if (count >= (std::size_t(1) << 31)) {
+    throw InvalidArgument(fmt::format("{}: {} elements; the kernel handles at most 2^31 - 1", what, count));
   }
   QuantizeProblem q;
-  q.n = count;
+  q.n = std::int64_t(count);
   q.type = params.type;
   q.dequantize = dequantize;
   const std::string problem = q.str();
@@ -136,6 +140,7 @@ EventList run(Context& context, bool dequantize, cl_mem in, std::size_t in_bytes
   check_operand(context, problem, dequantize ? "x" : "y", out, out_bytes / out_size, std::uint64_t(count),
                 fmt::format("{} elements", count));
   if (count == 0) return {};
+  const std::int64_t channels = std::int64_t(view.channels), inner = std::int64_t(view.inner);
   const auto& list = dequantize ? dequantize_linear_list() : quantize_linear_list();
   auto [impl, tuned] = choose_impl(list, problem, context.device(), "", [](const QuantizeImpl&) { return ""; });
   Buffer<float> scales(context, std::span<const float>(params.scales), "quantization scales");
