@@ -52,9 +52,6 @@ std::vector<std::string> gemm_f32_impls();
 // On the RX 580 there is no int8 dot-product instruction and mad24 runs at the fp32 rate: INT8 is faster than fp32
 // only where bytes decide (weights 4x smaller in memory, LDS and cache), above all in batch-1 GEMV.
 
-// How a model stores B: N x K (ONNX Gemm with transB=1, PyTorch Linear) or K x N (ONNX MatMul).
-enum class WeightLayout { nk, kn };
-
 // Canonical text "gemm_i8:m<M>n<N>k<K>" for u8 activations and i8 weights, plus "_sa" (signed: i8 activations)
 // and "_ub" (unsigned: u8 weights). Flags are letters only: digits would read as a field's value.
 struct GemmI8Problem {
@@ -159,6 +156,81 @@ EventList gemm_i8(Context& context, const GemmI8Problem& problem, const RawBuffe
 
 // The INT8 GEMM Impls in dispatch order.
 std::vector<std::string> gemm_i8_impls();
+
+// ---- Weight-only quantized GEMM (grouped INT4, or INT8 for llama.cpp Q8_0) ---------------------------------------
+// Y = X * W^T (+ bias): X is M x K activations (fp32, or fp16 storage), W is N x K GroupedWeights (quant.hpp), Y is
+// M x N fp32. Bound by memory bandwidth at small M, where 4-bit weights read ~7x fewer bytes than fp32; Polaris
+// computes no faster (the kernels unpack to fp32 and multiply-add at the fp32 rate).
+
+// Canonical text "gemm_wq:m<M>n<N>k<K>q<bits>g<group>" (e.g. gemm_wq:m1n4096k4096q4g32, which is llama.cpp's
+// Q4_0 layout), plus "_z" (per-group zero points) and "_h" (fp16 activations).
+struct GemmWqProblem {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  int bits = 4;
+  int group = 32;
+  bool zero_points = false;
+  bool half_activations = false;
+
+  std::string str() const;
+  static GemmWqProblem parse(std::string_view text);   // throws InvalidArgument naming the problem
+  double flops() const { return 2.0 * double(m) * double(n) * double(k); }
+  // The problem for weights w and M rows of activations.
+  static GemmWqProblem of(std::int64_t m, const GroupedWeights& w, bool half_activations = false);
+  friend bool operator==(const GemmWqProblem&, const GemmWqProblem&) = default;
+};
+
+// GroupedWeights on one Context's device (their bytes as they are: the host layout is the kernels'). Move-only; a
+// moved-from object is empty (n() == k() == 0) and rejected by gemm_wq.
+class PackedWeightsWq {
+ public:
+  PackedWeightsWq() = default;
+  PackedWeightsWq(PackedWeightsWq&& other) noexcept;
+  PackedWeightsWq& operator=(PackedWeightsWq&& other) noexcept;
+
+  std::int64_t n() const { return n_; }
+  std::int64_t k() const { return k_; }
+  int bits() const { return bits_; }
+  int group() const { return group_; }
+  bool zero_points() const { return zero_points_; }
+  std::uint64_t bytes() const;                   // device bytes: qs + scales + zeros
+  double upload_ms() const { return upload_ms_; }
+  const Buffer<std::uint8_t>& qs() const { return qs_; }
+  const Buffer<std::uint16_t>& scales() const { return scales_; }
+  const Buffer<std::uint8_t>& zeros() const { return zeros_; }   // empty when symmetric
+  cl_context context() const { return context_; }
+
+ private:
+  friend PackedWeightsWq pack_weights_wq(Context&, const GroupedWeights&);
+  std::int64_t n_ = 0;
+  std::int64_t k_ = 0;
+  int bits_ = 4;
+  int group_ = 32;
+  bool zero_points_ = false;
+  double upload_ms_ = 0;
+  Buffer<std::uint8_t> qs_;
+  Buffer<std::uint16_t> scales_;
+  Buffer<std::uint8_t> zeros_;
+  cl_context context_ = nullptr;
+};
+
+// Validates w (GroupedWeights::validate: InvalidArgument naming the problem) and uploads it to context's device.
+PackedWeightsWq pack_weights_wq(Context& context, const GroupedWeights& w);
+
+struct GemmWqOptions {
+  const Buffer<float>* bias = nullptr;   // optional: N values added to every row of Y
+  std::string impl;                      // run this Impl instead of the first applicable one
+};
+
+// Enqueues Y = X * W^T (+ bias). x holds M x K fp32 values, or fp16 bit patterns when problem.half_activations,
+// row-major; y holds M x N floats. Throws InvalidArgument naming the argument: a dimension below 1, weights packed
+// for another shape or format or on another Context, a buffer too small.
+EventList gemm_wq(Context& context, const GemmWqProblem& problem, const RawBuffer& x, const PackedWeightsWq& w,
+                  Buffer<float>& y, const GemmWqOptions& options = {});
+
+// The weight-only quantized GEMM Impls in dispatch order.
+std::vector<std::string> gemm_wq_impls();
 
 // ONNX QuantizeLinear / DequantizeLinear on the device, bit-exact with quantize_linear / dequantize_linear on the
 // host (quant.hpp) where the device divides with correct rounding (it reports CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;

@@ -1,6 +1,7 @@
 // Canonical problem text parsing, the nearest-problem distance, and GemmProblem's text form.
 #include "ops/problem_text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -56,6 +57,30 @@ ProblemText ProblemText::parse(std::string_view text) {
   return p;
 }
 
+ProblemText ProblemText::parse_op(std::string_view text, std::string_view op) {
+  ProblemText p = parse(text);
+  if (p.op != op) throw InvalidArgument(fmt::format("problem \"{}\" is a {} problem, not {}", text, p.op, op));
+  return p;
+}
+
+std::int64_t ProblemText::integer(std::string_view text, const std::string& name) const {
+  auto it = fields.find(name);
+  if (it == fields.end()) throw InvalidArgument(fmt::format("problem \"{}\": missing {}", text, name));
+  const double v = it->second;
+  if (v < 0 || v != std::floor(v) || v >= 2147483648.0) {
+    throw InvalidArgument(fmt::format("problem \"{}\": {} must be an integer in [0, 2^31)", text, name));
+  }
+  return std::int64_t(v);
+}
+
+void ProblemText::expect_only(std::string_view text, std::initializer_list<std::string_view> names) const {
+  for (const auto& [name, v] : fields) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      throw InvalidArgument(fmt::format("problem \"{}\": unknown field {}", text, name));
+    }
+  }
+}
+
 double problem_distance(const ProblemText& a, const ProblemText& b) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   if (a.op != b.op || a.flags != b.flags || a.fields.size() != b.fields.size()) return kInf;
@@ -75,28 +100,12 @@ std::string GemmProblem::str() const {
 }
 
 GemmProblem GemmProblem::parse(std::string_view text) {
-  auto p = ops::ProblemText::parse(text);
-  if (p.op != "gemm_f32") {
-    throw InvalidArgument(fmt::format("problem \"{}\" is a {} problem, not gemm_f32", text, p.op));
-  }
+  const auto p = ops::ProblemText::parse_op(text, "gemm_f32");
   GemmProblem g;
-  auto field = [&](const char* name) -> std::int64_t {
-    auto it = p.fields.find(name);
-    if (it == p.fields.end()) throw InvalidArgument(fmt::format("problem \"{}\": missing {}", text, name));
-    double v = it->second;
-    if (v < 0 || v != std::floor(v) || v > double(std::numeric_limits<std::int32_t>::max())) {
-      throw InvalidArgument(fmt::format("problem \"{}\": {} must be an integer in [0, 2^31)", text, name));
-    }
-    return std::int64_t(v);
-  };
-  g.m = field("m");
-  g.n = field("n");
-  g.k = field("k");
-  for (const auto& [name, v] : p.fields) {
-    if (name != "m" && name != "n" && name != "k") {
-      throw InvalidArgument(fmt::format("problem \"{}\": unknown field {}", text, name));
-    }
-  }
+  g.m = p.integer(text, "m");
+  g.n = p.integer(text, "n");
+  g.k = p.integer(text, "k");
+  p.expect_only(text, {"m", "n", "k"});
   for (const auto& f : p.flags) {
     if (f == "ta") {
       g.trans_a = true;

@@ -2,6 +2,8 @@
 // and flags, and the distance between two problems that the tuning database uses to find the nearest bucket.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +18,14 @@ struct ProblemText {
 
   // Throws InvalidArgument naming the offending part.
   static ProblemText parse(std::string_view text);
+  // parse(), and InvalidArgument unless the op is op.
+  static ProblemText parse_op(std::string_view text, std::string_view op);
+
+  // What the per-op parsers share; each throws InvalidArgument quoting text. The value of field name, an integer
+  // in [0, 2^31) (missing, fractional or out of range: an error).
+  std::int64_t integer(std::string_view text, const std::string& name) const;
+  // Every field is one of names.
+  void expect_only(std::string_view text, std::initializer_list<std::string_view> names) const;
 };
 
 // Sum over fields of |log2(a+1) - log2(b+1)|; infinity when op, field names or flags differ.

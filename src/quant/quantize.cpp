@@ -15,6 +15,7 @@
 #include "ellesmere/error.hpp"
 #include "ellesmere/quant.hpp"
 #include "quant/channel_view.hpp"
+#include "quant/rounding.hpp"
 #include "ellesmere/tensor_io.hpp"
 
 // Bit-exactness with ONNX needs x / scale to be one correctly rounded float32 division: no x87 extended precision
@@ -28,15 +29,7 @@ namespace ellesmere {
 
 namespace {
 
-// Round half to even, independent of the current floating-point rounding mode (std::nearbyint would follow
-// fesetround). std::round rounds ties away from zero; a tie that went to an odd integer is moved back one step
-// towards zero. r - v is exact: |r - v| <= 0.5 and, for a tie, r and v are within a factor of two (Sterbenz).
-// The sign of v is kept, so -0.5 gives -0.0 as numpy's rint does.
-template <class T> T round_half_even(T v) {
-  T r = std::round(v);
-  if (std::fabs(r - v) == T(0.5) && std::fmod(r, T(2)) != T(0)) r -= std::copysign(T(1), v);
-  return std::copysign(r, v);
-}
+using quant::round_half_even;
 
 std::string shape_text(std::span<const std::int64_t> shape) {
   return shape_string(std::vector<std::int64_t>(shape.begin(), shape.end()));

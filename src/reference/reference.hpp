@@ -41,6 +41,17 @@ std::vector<float> dequantize_acc_ref(std::span<const std::int32_t> acc, std::in
                                       float a_scale, const QuantParams& b_params, std::span<const float> bias,
                                       bool relu);
 
+// Weight-only quantized GEMM against its dequantized weights: ||out - ref|| / ||ref|| bound. The kernels compute
+// exactly the reference's products (each weight is scale * (q - z), an fp16 times a small integer: exact in fp32)
+// and differ from the double-accumulated reference only by fp32 summation over K, about sqrt(K) * 2^-24 (6e-6 at
+// K = 11008 in the worst case, far less typically); fp16 activations are rounded identically on both sides.
+inline constexpr double kGemmWqTolerance = 1e-5;
+
+// Y = X * W^T (+ bias) with W dequantized (GroupedWeights::dequantize, the format's exact values) and the product
+// accumulated in double. x: M x K floats (fp16 activations: pass the already-rounded values); bias: empty or N.
+std::vector<float> gemm_wq_ref(std::int64_t m, std::span<const float> x, const GroupedWeights& w,
+                               std::span<const float> bias = {});
+
 // Relative error ||out - ref||_2 / ||ref||_2 (||out - ref||_2 when ref is all zero); NaN/Inf in out give +inf.
 double relative_error(std::span<const float> out, std::span<const float> ref);
 // max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.

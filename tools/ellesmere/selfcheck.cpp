@@ -97,6 +97,51 @@ void check_gemm_i8(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& 
   }
 }
 
+// Weight-only quantized GEMM: llama.cpp Q4_0 weights (made by ggml's own quantizer, imported) and 4-bit G = 128
+// with zero points, K not a multiple of the group; against the reference on the dequantized weights.
+void check_gemm_wq(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
+  for (const std::string& impl : gemm_wq_impls()) {
+    for (bool q4_0 : {true, false}) {
+      const std::int64_t m = impl == "gemm_wq_gemv" ? 3 : 67, n = 45, k = q4_0 ? 96 : 333;
+      SelfcheckRow row{.op = "gemm_wq", .impl = impl, .problem = "", .device = ctx.device().key,
+                       .tolerance = reference::kGemmWqTolerance};
+      try {
+        const auto w = reference::random_floats(std::size_t(n * k), seed + 2, -0.1f, 0.1f);
+        const GroupedWeights g = q4_0 ? import_q4_0(quantize_q4_0(w), n, k)
+                                      : quantize_grouped(w, n, k, WeightLayout::nk,
+                                                         {.bits = 4, .group = 128, .zero_points = true});
+        const GemmWqProblem p = GemmWqProblem::of(m, g);
+        row.problem = p.str();
+        const auto x = reference::random_floats(std::size_t(m * k), seed + 3);
+        const auto ref = reference::gemm_wq_ref(m, x, g);
+        const PackedWeightsWq packed = pack_weights_wq(ctx, g);
+        Buffer<float> dx(ctx, std::span<const float>(x), "X");
+        Buffer<float> dy(ctx, ref.size(), "Y");
+        dy.fill(reference::poison_f32());
+        auto t0 = std::chrono::steady_clock::now();
+        gemm_wq(ctx, p, dx.raw(), packed, dy, {.impl = impl}).wait();
+        row.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const std::vector<float> out = dy.to_vector();
+        row.max_abs_error = reference::max_abs_error(out, ref);
+        row.rel_error = reference::relative_error(out, ref);
+        row.device_ms = gemm_wq(ctx, p, dx.raw(), packed, dy, {.impl = impl}).span_ns() * 1e-6;
+        if (auto i = reference::first_poisoned(out); i >= 0) {
+          row.status = fmt::format("FAIL: element {} never written", i);
+        } else if (!(row.rel_error <= row.tolerance)) {
+          row.status = "FAIL: error above tolerance";
+        } else {
+          row.status = "ok";
+        }
+      } catch (const NotSupported& e) {
+        row.status = std::string("skipped: ") + e.what();
+      } catch (const Error& e) {
+        row.status = std::string("FAIL: ") + e.what();
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+}
+
 // Device QuantizeLinear then DequantizeLinear against the host library (bit-exact where the device divides with
 // correct rounding, which is what the tolerance 0 asserts).
 void check_quantize(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
@@ -140,6 +185,7 @@ std::vector<SelfcheckRow> run_selfcheck(Context& context, std::uint64_t seed) {
   std::vector<SelfcheckRow> rows;
   check_gemm_f32(context, seed, rows);
   check_gemm_i8(context, seed, rows);
+  check_gemm_wq(context, seed, rows);
   check_quantize(context, seed, rows);
   return rows;
 }

@@ -33,26 +33,12 @@ std::string GemmI8Problem::str() const {
 }
 
 GemmI8Problem GemmI8Problem::parse(std::string_view text) {
-  const auto p = ops::ProblemText::parse(text);
-  if (p.op != "gemm_i8") throw InvalidArgument(fmt::format("problem \"{}\" is a {} problem, not gemm_i8", text, p.op));
+  const auto p = ops::ProblemText::parse_op(text, "gemm_i8");
   GemmI8Problem g;
-  auto field = [&](const char* name) -> std::int64_t {
-    auto it = p.fields.find(name);
-    if (it == p.fields.end()) throw InvalidArgument(fmt::format("problem \"{}\": missing {}", text, name));
-    const double v = it->second;
-    if (v < 0 || v != std::floor(v) || v >= 2147483648.0) {
-      throw InvalidArgument(fmt::format("problem \"{}\": {} must be an integer in [0, 2^31)", text, name));
-    }
-    return std::int64_t(v);
-  };
-  g.m = field("m");
-  g.n = field("n");
-  g.k = field("k");
-  for (const auto& [name, v] : p.fields) {
-    if (name != "m" && name != "n" && name != "k") {
-      throw InvalidArgument(fmt::format("problem \"{}\": unknown field {}", text, name));
-    }
-  }
+  g.m = p.integer(text, "m");
+  g.n = p.integer(text, "n");
+  g.k = p.integer(text, "k");
+  p.expect_only(text, {"m", "n", "k"});
   for (const auto& f : p.flags) {
     if (f == "sa") {
       g.a_type = QuantType::i8;

@@ -29,12 +29,8 @@ QuantizeProblem QuantizeProblem::parse(std::string_view text) {
   } else if (p.op != "quantize_linear") {
     throw InvalidArgument(fmt::format("problem \"{}\" is not a quantize_linear or dequantize_linear problem", text));
   }
-  auto it = p.fields.find("n");
-  if (it == p.fields.end() || p.fields.size() != 1 || it->second < 0 || it->second != std::floor(it->second) ||
-      it->second >= 2147483648.0) {
-    throw InvalidArgument(fmt::format("problem \"{}\": needs exactly one field n, an integer in [0, 2^31)", text));
-  }
-  q.n = std::int64_t(it->second);
+  q.n = p.integer(text, "n");
+  p.expect_only(text, {"n"});
   for (const auto& f : p.flags) {
     if (f != "s") throw InvalidArgument(fmt::format("problem \"{}\": unknown flag {} (knows s: signed i8)", text, f));
     q.type = QuantType::i8;
