@@ -1,6 +1,7 @@
-// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile. Later issues add subcommands.
+// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report. Later issues add subcommands.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -13,6 +14,8 @@
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
 #include "ellesmere/profile.hpp"
+#include "ellesmere/quant.hpp"
+#include "ellesmere/tensor_io.hpp"
 #include "reference/reference.hpp"
 #include "runtime/context_impl.hpp"
 #include "selfcheck.hpp"
@@ -179,6 +182,62 @@ int cmd_first_call(const std::string& selector, const std::string& problem_text,
   return 0;
 }
 
+// Per-layer weight-only quantization error: each file one 2-D fp32 weight (N outputs x K inputs, as PyTorch Linear
+// and ONNX Gemm transB=1 store it), quantized in each requested format by round-to-nearest and with the MSE clip
+// search. Nothing runs on a device.
+int cmd_quantize_report(const std::vector<std::string>& files, const std::vector<std::string>& formats, bool kn) {
+  struct Fmt {
+    std::string name;
+    GroupQuantOptions options;
+  };
+  std::vector<Fmt> fmts;
+  for (const std::string& f : formats) {
+    Fmt x{f, {}};
+    const auto bad = [&] {
+      return InvalidArgument(fmt::format("--format {}: expected q4_0, q8_0 or q<4|8>g<32|64|128>[_z] (e.g. q4g128_z)",
+                                         f));
+    };
+    if (f == "q4_0") {
+      x.options = {.bits = 4, .group = 32};
+    } else if (f == "q8_0") {
+      x.options = {.bits = 8, .group = 32};
+    } else {
+      int bits = 0, group = 0;
+      char z[3] = {};
+      const int got = std::sscanf(f.c_str(), "q%dg%d%2s", &bits, &group, z);
+      if (got < 2 || (got == 3 && std::string(z) != "_z")) throw bad();
+      x.options = {.bits = bits, .group = group, .zero_points = got == 3};
+    }
+    fmts.push_back(x);
+  }
+  std::cout << "Weight-only quantization error per layer (NMSE = sum (w - deq)^2 / sum w^2; clip: MSE-optimal clip "
+               "search)\n";
+  std::cout << fmt::format("{:<40} {:>12} {:<10} {:>7} {:>11} {:>11} {:>11}\n", "tensor", "N x K", "format",
+                           "bits/w", "NMSE", "NMSE clip", "max|err|");
+  for (const std::string& file : files) {
+    const bool npy = file.size() > 4 && file.substr(file.size() - 4) == ".npy";
+    const Tensor t = npy ? read_npy(file) : read_onnx_tensor(file);
+    if (t.dtype != DType::f32 || t.shape.size() != 2) {
+      throw InvalidArgument(fmt::format("{}: expected a 2-D fp32 weight matrix, got {} of rank {}", file,
+                                        dtype_name(t.dtype), t.shape.size()));
+    }
+    const std::int64_t n = kn ? t.shape[1] : t.shape[0], k = kn ? t.shape[0] : t.shape[1];
+    const WeightLayout layout = kn ? WeightLayout::kn : WeightLayout::nk;
+    const auto w = t.values<float>();
+    for (const Fmt& f : fmts) {
+      const GroupedWeights q = quantize_grouped(w, n, k, layout, f.options);
+      GroupQuantOptions clip = f.options;
+      clip.clip_search = true;
+      const QuantError e = quantization_error(w, layout, q);
+      const QuantError ec = quantization_error(w, layout, quantize_grouped(w, n, k, layout, clip));
+      std::cout << fmt::format("{:<40} {:>12} {:<10} {:>7.2f} {:>11.3e} {:>11.3e} {:>11.3e}\n", file,
+                               fmt::format("{} x {}", n, k), f.name, q.bits_per_weight(), e.nmse, ec.nmse,
+                               e.max_abs);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +276,14 @@ int main(int argc, char** argv) {
   first->add_option("--problem", fc_problem, "Problem to run");
   first->add_option("--impl", fc_impl, "Impl to force (default: dispatch's choice)");
 
+  std::vector<std::string> qr_files, qr_formats{"q4_0", "q4g128_z", "q8_0"};
+  bool qr_kn = false;
+  auto* qreport = app.add_subcommand("quantize-report", "Per-layer error (NMSE) of weight-only INT4/INT8 quantization "
+                                                        "of fp32 weight files (.npy or ONNX TensorProto .pb)");
+  qreport->add_option("files", qr_files, "2-D fp32 weights, N x K (outputs x inputs)")->required();
+  qreport->add_option("--format", qr_formats, "Formats: q4_0, q8_0, q<bits>g<group>[_z] (default q4_0 q4g128_z q8_0)");
+  qreport->add_flag("--kn", qr_kn, "The files hold K x N (MatMul's B) instead of N x K");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*devices) return cmd_devices(device, json);
@@ -224,6 +291,7 @@ int main(int argc, char** argv) {
     if (*self) return cmd_selfcheck(device, seed);
     if (*show) return cmd_profile_show(device, which);
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
+    if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';
     return 1;
