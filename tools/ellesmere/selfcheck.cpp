@@ -17,6 +17,20 @@ namespace ellesmere::tools {
 
 namespace {
 
+// A float output's errors and verdict: FAIL when an element still holds the poison or the relative error is above
+// the row's tolerance.
+void judge_float_output(SelfcheckRow& row, std::span<const float> out, std::span<const float> ref) {
+  row.max_abs_error = reference::max_abs_error(out, ref);
+  row.rel_error = reference::relative_error(out, ref);
+  if (auto i = reference::first_poisoned(out); i >= 0) {
+    row.status = fmt::format("FAIL: element {} never written", i);
+  } else if (!(row.rel_error <= row.tolerance)) {
+    row.status = "FAIL: error above tolerance";
+  } else {
+    row.status = "ok";
+  }
+}
+
 void check_gemm_f32(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& rows) {
   // Odd sizes, so every Impl's edge handling runs.
   const GemmProblem p{.m = 67, .n = 45, .k = 33};
@@ -36,16 +50,8 @@ void check_gemm_f32(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>&
       gemm_f32(ctx, p, da, db, dc, opts).wait();
       row.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::vector<float> out = dc.to_vector();
-      row.max_abs_error = reference::max_abs_error(out, ref);
-      row.rel_error = reference::relative_error(out, ref);
       row.device_ms = gemm_f32(ctx, p, da, db, dc, opts).span_ns() * 1e-6;
-      if (auto i = reference::first_poisoned(out); i >= 0) {
-        row.status = fmt::format("FAIL: element {} never written", i);
-      } else if (!(row.rel_error <= row.tolerance)) {
-        row.status = "FAIL: error above tolerance";
-      } else {
-        row.status = "ok";
-      }
+      judge_float_output(row, out, ref);
     } catch (const NotSupported& e) {
       row.status = std::string("skipped: ") + e.what();
     } catch (const Error& e) {
@@ -122,16 +128,8 @@ void check_gemm_wq(Context& ctx, std::uint64_t seed, std::vector<SelfcheckRow>& 
         gemm_wq(ctx, p, dx.raw(), packed, dy, {.impl = impl}).wait();
         row.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const std::vector<float> out = dy.to_vector();
-        row.max_abs_error = reference::max_abs_error(out, ref);
-        row.rel_error = reference::relative_error(out, ref);
         row.device_ms = gemm_wq(ctx, p, dx.raw(), packed, dy, {.impl = impl}).span_ns() * 1e-6;
-        if (auto i = reference::first_poisoned(out); i >= 0) {
-          row.status = fmt::format("FAIL: element {} never written", i);
-        } else if (!(row.rel_error <= row.tolerance)) {
-          row.status = "FAIL: error above tolerance";
-        } else {
-          row.status = "ok";
-        }
+        judge_float_output(row, out, ref);
       } catch (const NotSupported& e) {
         row.status = std::string("skipped: ") + e.what();
       } catch (const Error& e) {
