@@ -14,7 +14,7 @@ packages=(
   # real ONNX files (node tests with input and output tensors) for the loaders and op tests
   libonnx-testdata
   # peer libraries the benchmarks compare with, where installed (oneDNN int8 matmul)
-  libdnnl-dev
+  libdnnl-dev libviennacl-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libprotobuf-dev protobuf-compiler libonnx-dev
 )
 

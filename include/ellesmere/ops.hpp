@@ -4,6 +4,7 @@
 
 #include "ellesmere/device.hpp"
 #include "ellesmere/quant.hpp"
+#include "ellesmere/sparse.hpp"
 
 #include <cstdint>
 #include <span>
@@ -231,6 +232,98 @@ EventList gemm_wq(Context& context, const GemmWqProblem& problem, const RawBuffe
 
 // The weight-only quantized GEMM Impls in dispatch order.
 std::vector<std::string> gemm_wq_impls();
+
+// ---- Sparse CSR products: SpMV and SpMM --------------------------------------------------------------------------
+// Y = A X (+ bias, ReLU) with A a validated CsrMatrix (sparse.hpp) on the device, X dense K x N and Y dense M x N,
+// both row-major fp32; SpMV is N = 1. Bound by memory traffic (values, indices and the gathered rows of X), on the
+// RX 580 as on a CPU; a pruned layer beats its dense GEMM only below a crossover density (see the README).
+
+// Canonical text "spmm_csr:m<M>k<K>n<N>d<density>" (density nnz / (M K) to 4 significant digits), plus "_p" when
+// the row lengths are skewed (power-law: coefficient of variation of the row lengths above kSkewedRowsCv). The
+// tests and benchmarks generate a uniform random matrix for a problem, or an R-MAT one when "_p" is set.
+struct SpmmProblem {
+  std::int64_t m = 0;
+  std::int64_t k = 0;
+  std::int64_t n = 1;
+  double density = 0;
+  bool skewed = false;
+
+  static constexpr double kSkewedRowsCv = 1.0;
+
+  std::string str() const;
+  static SpmmProblem parse(std::string_view text);   // throws InvalidArgument naming the problem
+  // nnz implied by the density (exact for problems made by of(): round(density * m * k) within its 4 digits).
+  std::int64_t nnz() const;
+  double mean_row() const { return density * double(k); }
+  double flops() const { return 2.0 * double(nnz()) * double(n); }
+  static SpmmProblem of(const CsrRowStats& stats, std::int64_t k, std::int64_t n);
+  friend bool operator==(const SpmmProblem&, const SpmmProblem&) = default;
+};
+
+namespace detail {
+struct CsrScratch;
+}
+
+// A validated CsrMatrix on one Context's device, with its row statistics. Move-only; a moved-from object is empty
+// (context() == nullptr) and rejected by spmm_csr. It also keeps the scratch the nonzero-balanced Impl needs for
+// rows split between work-items (2 x ceil(nnz / CH) x N floats for the largest N run so far), allocated on first use
+// and released with it. Safe to use from several threads at once (launches that share the scratch are serialised).
+class DeviceCsr {
+ public:
+  DeviceCsr() = default;
+  DeviceCsr(DeviceCsr&& other) noexcept;
+  DeviceCsr& operator=(DeviceCsr&& other) noexcept;
+
+  std::int64_t rows() const { return stats_.rows; }
+  std::int64_t cols() const { return cols_; }
+  std::int64_t nnz() const { return stats_.nnz; }
+  const CsrRowStats& stats() const { return stats_; }
+  std::uint64_t bytes() const;   // device bytes: row_ptr + col_idx + values
+  const Buffer<std::int32_t>& row_ptr() const { return row_ptr_; }
+  const Buffer<std::int32_t>& col_idx() const { return col_idx_; }
+  const Buffer<float>& values() const { return values_; }
+  cl_context context() const { return context_; }
+  // The problem of a product with n columns.
+  SpmmProblem problem(std::int64_t n) const;
+  detail::CsrScratch& scratch() const { return *scratch_; }
+
+ private:
+  friend DeviceCsr upload_csr(Context&, const CsrMatrix&);
+  std::int64_t cols_ = 0;
+  CsrRowStats stats_;
+  Buffer<std::int32_t> row_ptr_;
+  Buffer<std::int32_t> col_idx_;
+  Buffer<float> values_;
+  cl_context context_ = nullptr;
+  std::shared_ptr<detail::CsrScratch> scratch_;
+};
+
+// Validates a (CsrMatrix::validate: InvalidArgument naming the first violation) and uploads it: invalid CSR never
+// reaches a kernel.
+DeviceCsr upload_csr(Context& context, const CsrMatrix& a);
+
+struct SpmmOptions {
+  const Buffer<float>* bias = nullptr;   // optional: M values, bias[r] added to every column of row r
+  bool relu = false;                     // then Y = (Y > 0 ? Y : 0)
+  // Run this Impl instead of the one the row statistics choose; throws NotSupported with its reason if it cannot
+  // run the problem at all.
+  std::string impl;
+};
+
+// Enqueues Y = A X (+ bias, ReLU) for X holding K x n floats and Y M x n, row-major (n >= 1). Without options.impl,
+// the Impl is chosen from A's row statistics: skewed rows -> spmm_csr_f32_balanced, long rows on a GPU ->
+// spmm_csr_f32_vector, else spmm_csr_f32_row (ELLESMERE_VERBOSE=dispatch prints why). Results do not depend on
+// the launch geometry's timing (no atomics): the same Params give the same bits every run. NaN and Inf in A or X
+// propagate as IEEE arithmetic says. Throws InvalidArgument naming the argument: n < 1, an empty (moved-from) A,
+// A uploaded on another Context, a buffer too small.
+EventList spmm_csr(Context& context, const DeviceCsr& a, std::int64_t n, const Buffer<float>& x, Buffer<float>& y,
+                   const SpmmOptions& options = {});
+// SpMV: y = A x (+ bias, ReLU), spmm_csr with n = 1.
+EventList spmv_csr(Context& context, const DeviceCsr& a, const Buffer<float>& x, Buffer<float>& y,
+                   const SpmmOptions& options = {});
+
+// The sparse product Impls in dispatch order.
+std::vector<std::string> spmm_csr_impls();
 
 // ONNX QuantizeLinear / DequantizeLinear on the device, bit-exact with quantize_linear / dequantize_linear on the
 // host (quant.hpp) where the device divides with correct rounding (it reports CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;

@@ -5,6 +5,7 @@
 #include "ops/gemm_i8/gemm_i8_impl.hpp"
 #include "ops/gemm_wq/gemm_wq_impl.hpp"
 #include "ops/quant/quantize_impl.hpp"
+#include "ops/spmm/spmm_impl.hpp"
 
 namespace ellesmere::ops {
 
@@ -13,6 +14,7 @@ std::vector<const ImplBase*> all_impls() {
   for (const auto& impl : gemm_f32_list()) out.push_back(impl.get());
   for (const auto& impl : gemm_i8_list()) out.push_back(impl.get());
   for (const auto& impl : gemm_wq_list()) out.push_back(impl.get());
+  for (const auto& impl : spmm_list()) out.push_back(impl.get());
   for (const auto& impl : quantize_linear_list()) out.push_back(impl.get());
   for (const auto& impl : dequantize_linear_list()) out.push_back(impl.get());
   return out;

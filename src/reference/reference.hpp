@@ -52,6 +52,28 @@ inline constexpr double kGemmWqTolerance = 1e-5;
 std::vector<float> gemm_wq_ref(std::int64_t m, std::span<const float> x, const GroupedWeights& w,
                                std::span<const float> bias = {});
 
+// Sparse CSR products against Eigen's SparseMatrix (RowMajor) in double: ||out - ref|| / ||ref|| bound. A kernel
+// sums a row's L products in fp32 (split into a few partial sums in a fixed order); the relative error of such a sum
+// of random-sign terms grows like sqrt(L) * 2^-24 at worst-typical, 1.9e-5 at the longest rows we test (L = 100k,
+// a single dense row) and under 1e-6 for the rest; 2e-5 still catches a single wrong element of any output we test
+// (at most 65 x 4096 = 266k elements: one wrong element moves the norm by >= 1/sqrt(266k) = 2e-3).
+inline constexpr double kSpmmTolerance = 2e-5;
+
+// Y = A X (+ bias[r] on row r) (then ReLU as y > 0 ? y : 0) for X K x n row-major, via
+// Eigen::SparseMatrix<double, RowMajor> times a dense double matrix. bias: empty or A.rows values.
+std::vector<float> spmm_csr_ref(const CsrMatrix& a, std::int64_t n, std::span<const float> x,
+                                std::span<const float> bias = {}, bool relu = false);
+
+// Random sparse matrices for tests and benchmarks (values uniform in [-1, 1), seeded):
+// exactly round(density * rows * cols) nonzeros at uniformly random positions (selection sampling over all cells);
+CsrMatrix random_csr(std::int64_t rows, std::int64_t cols, double density, std::uint64_t seed);
+// exactly nnz distinct nonzeros placed by R-MAT (Chakrabarti et al. 2004) with Graph500's quadrant probabilities
+// (0.57, 0.19, 0.19, 0.05): power-law row and column lengths, a few rows nearly dense. Throws InvalidArgument if nnz
+// exceeds rows * cols.
+CsrMatrix rmat_csr(std::int64_t rows, std::int64_t cols, std::int64_t nnz, std::uint64_t seed);
+// The matrix a problem stands for: rmat_csr when it is skewed ("_p"), else random_csr, with p.nnz() nonzeros.
+CsrMatrix csr_for_problem(const SpmmProblem& p, std::uint64_t seed);
+
 // Relative error ||out - ref||_2 / ||ref||_2 (||out - ref||_2 when ref is all zero); NaN/Inf in out give +inf.
 double relative_error(std::span<const float> out, std::span<const float> ref);
 // max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.
