@@ -311,8 +311,8 @@ struct SpmmOptions {
 };
 
 // Enqueues Y = A X (+ bias, ReLU) for X holding K x n floats and Y M x n, row-major (n >= 1). Without options.impl,
-// the Impl is chosen from A's row statistics: skewed rows -> spmm_csr_f32_balanced, long rows on a GPU ->
-// spmm_csr_f32_vector, else spmm_csr_f32_row (ELLESMERE_VERBOSE=dispatch prints why). Results do not depend on
+// the Impl is chosen from A's row statistics: on a GPU skewed rows -> spmm_csr_f32_balanced, long rows ->
+// spmm_csr_f32_vector; else (and always on a CPU device) spmm_csr_f32_row (ELLESMERE_VERBOSE=dispatch prints why). Results do not depend on
 // the launch geometry's timing (no atomics): the same Params give the same bits every run. NaN and Inf in A or X
 // propagate as IEEE arithmetic says. Throws InvalidArgument naming the argument: n < 1, an empty (moved-from) A,
 // A uploaded on another Context, a buffer too small.

@@ -199,8 +199,8 @@ TEST(SpmmDeterminism, SameBitsEveryRunAndWorkGroupShape) {
   }
 }
 
-// Dispatch follows the row statistics: skewed rows -> balanced; even rows -> row on a CPU, vector on a GPU when
-// rows are long; a named Impl runs whatever the statistics say.
+// Dispatch follows the row statistics on a GPU: skewed rows -> balanced, long even rows -> vector, short even rows ->
+// row; a CPU device always gets row (measured faster there); a named Impl runs whatever the statistics say.
 TEST(SpmmChoice, FollowsRowStatistics) {
   DeviceInfo cpu;
   cpu.type = DeviceType::cpu;
@@ -220,7 +220,7 @@ TEST(SpmmChoice, FollowsRowStatistics) {
   const auto even_long = SpmmProblem::of(row_stats(reference::random_csr(200, 4000, 0.1, 3)), 4000, 1);
   ASSERT_TRUE(skewed.skewed) << "R-MAT rows must count as skewed: cv " << row_stats(reference::rmat_csr(1000, 1000, 20000, 3)).cv;
   ASSERT_FALSE(even_short.skewed);
-  EXPECT_EQ(ops::choose_spmm(skewed, cpu, "").first->name(), "spmm_csr_f32_balanced");
+  EXPECT_EQ(ops::choose_spmm(skewed, cpu, "").first->name(), "spmm_csr_f32_row");
   EXPECT_EQ(ops::choose_spmm(skewed, gpu, "").first->name(), "spmm_csr_f32_balanced");
   EXPECT_EQ(ops::choose_spmm(even_short, cpu, "").first->name(), "spmm_csr_f32_row");
   EXPECT_EQ(ops::choose_spmm(even_short, gpu, "").first->name(), "spmm_csr_f32_row");

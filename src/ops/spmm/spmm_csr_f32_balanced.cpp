@@ -44,7 +44,12 @@ class SpmmCsrF32Balanced final : public SpmmImpl {
     return {};
   }
 
-  std::string suited(const SpmmProblem& p, const DeviceInfo&) const override {
+  std::string suited(const SpmmProblem& p, const DeviceInfo& device) const override {
+    if (device.type == DeviceType::cpu) {
+      // Measured on pocl-cpu-haswell-2cu, R-MAT 4096 x 4096 at 10 %: 5.1 ms (row) vs 8.1 ms (this) at N = 64.
+      return "on a CPU device cores take work-groups as they free up and a long row costs only its own work: one "
+             "work-item per row is faster";
+    }
     if (!p.skewed) {
       return fmt::format("row lengths are even (coefficient of variation <= {}): splitting rows buys nothing",
                          SpmmProblem::kSkewedRowsCv);
