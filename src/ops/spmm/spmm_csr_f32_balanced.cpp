@@ -32,16 +32,7 @@ class SpmmCsrF32Balanced final : public SpmmImpl {
     if (auto why = check_vector_params(p); !why.empty()) return why;
     const int ch = p.get("CH"), lc = p.get("LC"), lr = p.get("LR");
     if (ch < 1) return fmt::format("CH={} must be positive", ch);
-    if (lc < 1 || lr < 1) return "LC and LR must be positive";
-    const std::size_t items = std::size_t(lc) * std::size_t(lr);
-    if (items > device.max_work_group_size) {
-      return fmt::format("work-group {}x{} = {} items exceeds the device's {}", lc, lr, items,
-                         device.max_work_group_size);
-    }
-    if (std::size_t(lc) > device.max_work_item_sizes[0] || std::size_t(lr) > device.max_work_item_sizes[1]) {
-      return fmt::format("work-group {}x{} exceeds the device's per-dimension limits", lc, lr);
-    }
-    return {};
+    return check_work_group(lc, lr, device);
   }
 
   std::string suited(const SpmmProblem& p, const DeviceInfo& device) const override {

@@ -28,16 +28,7 @@ class SpmmCsrF32Row final : public SpmmImpl {
     if (auto why = check_vector_params(p); !why.empty()) return why;
     const int unr = p.get("UNR"), lc = p.get("LC"), lr = p.get("LR");
     if (unr != 1 && unr != 2 && unr != 4 && unr != 8) return fmt::format("UNR={} is not 1, 2, 4 or 8", unr);
-    if (lc < 1 || lr < 1) return "LC and LR must be positive";
-    const std::size_t items = std::size_t(lc) * std::size_t(lr);
-    if (items > device.max_work_group_size) {
-      return fmt::format("work-group {}x{} = {} items exceeds the device's {}", lc, lr, items,
-                         device.max_work_group_size);
-    }
-    if (std::size_t(lc) > device.max_work_item_sizes[0] || std::size_t(lr) > device.max_work_item_sizes[1]) {
-      return fmt::format("work-group {}x{} exceeds the device's per-dimension limits", lc, lr);
-    }
-    return {};
+    return check_work_group(lc, lr, device);
   }
 
   std::string suited(const SpmmProblem&, const DeviceInfo&) const override { return {}; }
@@ -56,15 +47,7 @@ class SpmmCsrF32Row final : public SpmmImpl {
 
   EventList launch(detail::ContextImpl& ctx, const SpmmProblem& p, const Params& params,
                    const SpmmArgs& args) const override {
-    const LaunchShape s = shapes(p, params).front();
-    cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + epilogue_options(args));
-    const DeviceCsr& a = *args.a;
-    detail::set_args(k, name(), cl_int(p.m), cl_int(p.n), cl_int(p.k), a.row_ptr().handle(), a.col_idx().handle(),
-                     a.values().handle(), args.x, args.bias, args.y);
-    EventList events;
-    detail::track(events, ctx.launch(k, cl::NDRange(s.global[0], s.global[1]), cl::NDRange(s.local[0], s.local[1]),
-                                     fmt::format("{} {} [{}]", name(), p.str(), params.str())));
-    return events;
+    return launch_row_kernel(ctx, p, params, args, shapes(p, params).front());
   }
 };
 

@@ -61,15 +61,7 @@ class SpmmCsrF32Vector final : public SpmmImpl {
 
   EventList launch(detail::ContextImpl& ctx, const SpmmProblem& p, const Params& params,
                    const SpmmArgs& args) const override {
-    const LaunchShape s = shapes(p, params).front();
-    cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + epilogue_options(args));
-    const DeviceCsr& a = *args.a;
-    detail::set_args(k, name(), cl_int(p.m), cl_int(p.n), cl_int(p.k), a.row_ptr().handle(), a.col_idx().handle(),
-                     a.values().handle(), args.x, args.bias, args.y);
-    EventList events;
-    detail::track(events, ctx.launch(k, cl::NDRange(s.global[0], s.global[1]), cl::NDRange(s.local[0], s.local[1]),
-                                     fmt::format("{} {} [{}]", name(), p.str(), params.str())));
-    return events;
+    return launch_row_kernel(ctx, p, params, args, shapes(p, params).front());
   }
 };
 

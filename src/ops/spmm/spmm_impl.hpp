@@ -64,6 +64,12 @@ class SpmmImpl : public ImplBase {
   static std::string check_vector_params(const Params& params);
   // " -DHAS_BIAS=.. -DRELU=.." for a launch.
   static std::string epilogue_options(const SpmmArgs& args);
+  // An LC x LR work-group against the device's limits; "" when it fits.
+  static std::string check_work_group(int lc, int lr, const DeviceInfo& device);
+  // Enqueues the one kernel of shape with the arguments every single-kernel Impl takes:
+  // (M, N, K, row_ptr, col_idx, values, X, bias, Y).
+  EventList launch_row_kernel(detail::ContextImpl& ctx, const SpmmProblem& p, const Params& params,
+                              const SpmmArgs& args, const LaunchShape& shape) const;
 };
 
 const std::vector<std::unique_ptr<SpmmImpl>>& spmm_list();

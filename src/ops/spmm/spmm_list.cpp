@@ -51,4 +51,29 @@ std::string SpmmImpl::epilogue_options(const SpmmArgs& args) {
   return fmt::format(" -DHAS_BIAS={} -DRELU={}", args.bias != nullptr ? 1 : 0, args.relu ? 1 : 0);
 }
 
+std::string SpmmImpl::check_work_group(int lc, int lr, const DeviceInfo& device) {
+  if (lc < 1 || lr < 1) return "LC and LR must be positive";
+  const std::size_t items = std::size_t(lc) * std::size_t(lr);
+  if (items > device.max_work_group_size) {
+    return fmt::format("work-group {}x{} = {} items exceeds the device's {}", lc, lr, items,
+                       device.max_work_group_size);
+  }
+  if (std::size_t(lc) > device.max_work_item_sizes[0] || std::size_t(lr) > device.max_work_item_sizes[1]) {
+    return fmt::format("work-group {}x{} exceeds the device's per-dimension limits", lc, lr);
+  }
+  return {};
+}
+
+EventList SpmmImpl::launch_row_kernel(detail::ContextImpl& ctx, const SpmmProblem& p, const Params& params,
+                                      const SpmmArgs& args, const LaunchShape& s) const {
+  cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + epilogue_options(args));
+  const DeviceCsr& a = *args.a;
+  detail::set_args(k, name(), cl_int(p.m), cl_int(p.n), cl_int(p.k), a.row_ptr().handle(), a.col_idx().handle(),
+                   a.values().handle(), args.x, args.bias, args.y);
+  EventList events;
+  detail::track(events, ctx.launch(k, cl::NDRange(s.global[0], s.global[1]), cl::NDRange(s.local[0], s.local[1]),
+                                   fmt::format("{} {} [{}]", name(), p.str(), params.str())));
+  return events;
+}
+
 }  // namespace ellesmere::ops
