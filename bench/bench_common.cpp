@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cstring>
 #include <iostream>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "reference/reference.hpp"
+#include "runtime/context_impl.hpp"
 
 namespace ellesmere::bench {
 
@@ -94,6 +97,72 @@ double time_host(benchmark::State& state, const ops::Traffic& traffic, double pe
   set_counters(state, traffic, peak_ops_per_second, integer_ops, total,
                env().context.device().type == DeviceType::cpu);
   return state.iterations() > 0 ? total / double(state.iterations()) : 0.0;
+}
+
+namespace {
+
+// Two buffers of mib MiB and the copy kernel over them; run() launches one copy.
+struct CopyRun {
+  static constexpr int kVw = 16;
+  std::size_t bytes;
+  Buffer<float> src, dst;
+  cl::Kernel* kernel = nullptr;
+  std::size_t global = 0, local = 0;
+
+  explicit CopyRun(std::size_t mib)
+      : bytes(mib << 20),
+        src(env().context, std::span<const float>(std::vector<float>(bytes / sizeof(float), 1.0f)), "copy source"),
+        dst(env().context, bytes / sizeof(float), "copy destination") {
+    detail::ContextImpl& impl = env().context.impl();
+    kernel = &impl.kernel("calibrate/calibrate.cl", "calibrate_copy", fmt::format("-DVW={}", kVw));
+    const cl_int n = cl_int(bytes / sizeof(float) / kVw);
+    detail::set_args(*kernel, "calibrate_copy", src.handle(), dst.handle(), n);
+    local = std::min<std::size_t>(64, env().context.device().max_work_group_size);
+    global = (std::size_t(n) + local - 1) / local * local;
+  }
+  EventList run() {
+    EventList events;
+    detail::track(events, env().context.impl().launch(*kernel, cl::NDRange(global), cl::NDRange(local),
+                                                      "calibrate_copy"));
+    return events;
+  }
+};
+
+}  // namespace
+
+double copy_gbps_now(std::size_t mib, int runs) {
+  CopyRun copy(mib);
+  copy.run().wait();
+  std::vector<double> gbps;
+  for (int i = 0; i < std::max(1, runs); ++i) gbps.push_back(2.0 * double(copy.bytes) / double(copy.run().span_ns()));
+  std::sort(gbps.begin(), gbps.end());
+  return gbps[gbps.size() / 2];
+}
+
+double time_device_with_copy(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                             const std::function<EventList()>& run) {
+  const double before = copy_gbps_now();
+  const double seconds = time_device(state, traffic, peak_ops_per_second, run);
+  const double copy = std::max(before, copy_gbps_now());
+  if (seconds > 0 && copy > 0) {
+    const double bound = std::max(traffic.ops / peak_ops_per_second, traffic.bytes / (copy * 1e9));
+    state.counters["pct_roofline_now"] = 100.0 * bound / seconds;
+    state.counters["copy_GBps_now"] = copy;
+  }
+  return seconds;
+}
+
+void register_copy_bandwidth(std::size_t mib, const std::string& when) {
+  benchmark::RegisterBenchmark(
+      fmt::format("copy_bandwidth/{}MiB_{}", mib, when).c_str(),
+      [mib](benchmark::State& state) {
+        CopyRun copy(mib);
+        state.SetLabel(fmt::format("calibrate_copy VW={}, the same run's copy bandwidth", CopyRun::kVw));
+        time_device(state, {0.0, 2.0 * double(copy.bytes)}, env().profile.fp32_gflops * 1e9,
+                    [&] { return copy.run(); });
+      })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace ellesmere::bench

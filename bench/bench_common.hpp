@@ -45,4 +45,20 @@ double time_device(benchmark::State& state, const ops::Traffic& traffic, double 
 double time_host(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
                  const std::function<void()>& run, bool integer_ops = false);
 
+// This run's copy bandwidth, GB/s = (bytes read + written) / time: the median of `runs` launches of the
+// calibration's copy kernel (`ellesmere calibrate`, VW=16) over two buffers of `mib` MiB each (past the last-level
+// cache). The profile's bandwidth was measured on another day, and a shared host's memory bandwidth drifts by tens
+// of percent from hour to hour: ratios to a bandwidth are fair only when both are measured side by side.
+double copy_gbps_now(std::size_t mib = 64, int runs = 5);
+
+// Runs time_device between two copy_gbps_now() measurements and adds the counter pct_roofline_now: the share of
+// the roofline max(ops / peak_ops, bytes / copy bandwidth) reached, with the higher of the two copy bandwidths
+// (the stricter figure). pct_peak stays the share of the profile's roofline.
+double time_device_with_copy(benchmark::State& state, const ops::Traffic& traffic, double peak_ops_per_second,
+                             const std::function<EventList()>& run);
+
+// Registers "copy_bandwidth/<MiB>MiB_<when>": copy_gbps_now's kernel timed like every other row, for the record
+// of the bandwidth over a run (rows run in registration order: register one first and one last).
+void register_copy_bandwidth(std::size_t mib, const std::string& when);
+
 }  // namespace ellesmere::bench

@@ -3,7 +3,10 @@
 // host threads), and the dense fp32 GEMM the pruned layer replaces (CLBlast sgemm and our gemm_f32_tile2d).
 // Problems tagged "bench" in tests/problems/spmm_csr.txt. Counters: GFLOPS (2 nnz N), GBps, pct_peak (roofline of
 // the calibrated profile: values + indices + row_ptr + X + Y over the copy bandwidth, or the flops). A sparse
-// product on Polaris, as here, is bound by those bytes; no sparse arithmetic is faster than fp32.
+// product on Polaris, as here, is bound by those bytes; no sparse arithmetic is faster than fp32. Our rows add
+// pct_roofline_now, the same roofline against the copy bandwidth measured just before and after the row
+// (copy_GBps_now), since the profile's was measured on another day and a shared host's bandwidth drifts; the
+// first and last rows, copy_bandwidth/256MiB_start and _end, record that drift over the run.
 // After the runs, the crossover report: the density below which our sparse product beats the dense GEMM, for
 // N = 1 and N = 64 (median of runs through the public dispatch), which the cost model uses.
 // Run: build/bench/bench_spmm [--benchmark_format=json] [--no_crossover]
@@ -72,8 +75,8 @@ void register_impl(const ops::SpmmImpl& impl, const std::string& problem) {
         args.a = &d;
         args.x = x.handle();
         args.y = y.handle();
-        time_device(state, traffic_of(a, p.n), env().profile.fp32_gflops * 1e9,
-                    [&] { return impl.launch(ctx.impl(), p, lookup.params, args); });
+        time_device_with_copy(state, traffic_of(a, p.n), env().profile.fp32_gflops * 1e9,
+                              [&] { return impl.launch(ctx.impl(), p, lookup.params, args); });
       })
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
@@ -214,6 +217,8 @@ int main(int argc, char** argv) {
       }
     }
     const auto args = bench::parse_args(argc, argv, "spmm_csr");
+    // First and last: the copy bandwidth of this run, which the SpMV rows' share of the roofline is read against.
+    bench::register_copy_bandwidth(256, "start");
     std::set<std::string> dense_done;
     for (const auto& problem : bench::bench_problems(args)) {
       const SpmmProblem p = SpmmProblem::parse(problem);
@@ -229,6 +234,7 @@ int main(int argc, char** argv) {
         bench::register_dense_ours(g);
       }
     }
+    bench::register_copy_bandwidth(256, "end");
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     bench::env();

@@ -73,8 +73,10 @@ std::vector<float> check(Context& ctx, const std::string& impl, const CsrMatrix&
 std::vector<ops::Params> param_sets(const std::string& impl) {
   std::vector<std::string> s;
   if (impl == "spmm_csr_f32_row") {
-    s = {"VW=1 WPT=1 UNR=1 LC=1 LR=64", "VW=1 WPT=1 UNR=2 LC=64 LR=4", "VW=16 WPT=4 UNR=1 LC=1 LR=16",
-         "VW=4 WPT=2 UNR=4 LC=2 LR=8", "VW=1 WPT=1 UNR=8 LC=1 LR=256"};
+    // NZV > 1 (nonzeros per vector step) among the first three, so that the oclgrind run covers it too.
+    s = {"VW=1 WPT=1 UNR=1 LC=1 LR=64", "VW=1 WPT=1 UNR=2 NZV=8 LC=4 LR=16", "VW=16 WPT=4 UNR=1 LC=1 LR=16",
+         "VW=4 WPT=2 UNR=4 LC=2 LR=8", "VW=1 WPT=1 UNR=8 LC=1 LR=256", "VW=1 WPT=1 UNR=1 NZV=8 LC=1 LR=64",
+         "VW=1 WPT=1 UNR=4 NZV=4 LC=64 LR=1", "VW=1 WPT=1 UNR=2 LC=64 LR=4"};
   } else if (impl == "spmm_csr_f32_vector") {
     s = {"VW=1 WPT=1 WGK=64", "VW=4 WPT=2 WGK=256", "VW=16 WPT=1 WGK=2", "VW=2 WPT=4 WGK=8"};
   } else {
@@ -268,6 +270,23 @@ TEST(SpmmErrors, ShapesBuffersAndInvalidCsr) {
   bad = a;
   bad.row_ptr[2] = bad.row_ptr[3] + 1;
   expect_invalid([&] { upload_csr(ctx, bad); }, "row_ptr");
+}
+
+// Params that cannot work are refused by name before any kernel is built.
+TEST(SpmmErrors, ParamsOutsideTheSpace) {
+  const DeviceInfo& device = shared_context().device();
+  const ops::SpmmImpl* row = nullptr;
+  for (const auto& impl : ops::spmm_list()) {
+    if (impl->name() == "spmm_csr_f32_row") row = impl.get();
+  }
+  ASSERT_TRUE(row);
+  const auto why = [&](const std::string& text) { return row->check_params(ops::Params::parse(text), device); };
+  EXPECT_EQ(why("VW=1 WPT=1 UNR=2 NZV=8 LC=1 LR=64"), "");
+  EXPECT_NE(why("VW=4 WPT=1 UNR=1 NZV=8 LC=1 LR=64").find("NZV=8 needs a one-column block"), std::string::npos);
+  EXPECT_NE(why("VW=1 WPT=2 UNR=1 NZV=4 LC=1 LR=64").find("VW=1 WPT=2"), std::string::npos);
+  EXPECT_NE(why("VW=1 WPT=1 UNR=1 NZV=3 LC=1 LR=64").find("NZV=3 is not 1, 4 or 8"), std::string::npos);
+  EXPECT_NE(why("VW=1 WPT=1 UNR=1 NZV=16 LC=1 LR=64").find("NZV=16 is not 1, 4 or 8"), std::string::npos);
+  EXPECT_NE(why("VW=1 WPT=1 UNR=3 NZV=1 LC=1 LR=64").find("UNR=3"), std::string::npos);
 }
 
 TEST(SpmmErrors, ProblemText) {

@@ -19,6 +19,7 @@ class SpmmCsrF32Row final : public SpmmImpl {
         {"VW", {1, 2, 4, 8, 16}, 1, "columns per vector (8-16 for a CPU's SIMD, 1 on GCN)"},
         {"WPT", {1, 2, 4}, 1, "vectors per work-item: a column block is VW * WPT columns"},
         {"UNR", {1, 2, 4, 8}, 1, "nonzeros in flight per step, each with its own accumulators"},
+        {"NZV", {1, 4, 8}, 1, "nonzeros per vector step (one-column blocks only: VW = WPT = 1)"},
         {"LC", {1, 2, 4, 8, 16, 32, 64}, 1, "work-group items along the column blocks"},
         {"LR", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the rows"},
     }};
@@ -28,6 +29,10 @@ class SpmmCsrF32Row final : public SpmmImpl {
     if (auto why = check_vector_params(p); !why.empty()) return why;
     const int unr = p.get("UNR"), lc = p.get("LC"), lr = p.get("LR");
     if (unr != 1 && unr != 2 && unr != 4 && unr != 8) return fmt::format("UNR={} is not 1, 2, 4 or 8", unr);
+    const int nzv = p.get("NZV");
+    if (nzv != 1 && nzv != 4 && nzv != 8) return fmt::format("NZV={} is not 1, 4 or 8", nzv);
+    if (nzv > 1 && p.get("VW") * p.get("WPT") != 1)
+      return fmt::format("NZV={} needs a one-column block (VW=1, WPT=1), not VW={} WPT={}", nzv, p.get("VW"), p.get("WPT"));
     return check_work_group(lc, lr, device);
   }
 
