@@ -1,17 +1,24 @@
 // Helpers shared by the device, oclgrind and polaris tests: environment guards, temporary directories, the
-// small-shape switch the oclgrind harness sets, and problem-file paths.
+// small-shape switch the oclgrind harness sets, problem-file paths, and the (Impl, problem, Params) cases of the
+// parameterised kernel tests.
 #pragma once
 
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "ellesmere/device.hpp"
+#include "ops/params.hpp"
 #include "reference/reference.hpp"
 
 namespace ellesmere::testing {
@@ -86,6 +93,43 @@ inline Context& shared_context() {
 
 inline std::string problems_file(const std::string& op) {
   return std::string(ELLESMERE_PROBLEMS_DIR) + "/" + op + ".txt";
+}
+
+// One case of a parameterised kernel test: an Impl, a problem (canonical text) and the Params to run it with;
+// index is its position in the list (tests use it to rotate through variants, and it keeps names unique).
+struct KernelCase {
+  std::string impl;
+  std::string problem;
+  ops::Params params;
+  std::size_t index = 0;
+};
+inline void PrintTo(const KernelCase& c, std::ostream* os) {
+  *os << c.impl << " " << c.problem << " [" << c.params.str() << "]";
+}
+
+// Every (Impl of impls, Params of param_sets(impl name), problem of the op's problem file) for which
+// keep(impl name, problem) holds; the problems tagged "test", or "oclgrind" in small mode.
+template <class ImplList, class ParamSets, class Keep>
+std::vector<KernelCase> kernel_cases(const std::string& op, const ImplList& impls, ParamSets param_sets, Keep keep) {
+  std::vector<KernelCase> cases;
+  const auto problems = reference::problems_tagged(problems_file(op), small_mode() ? "oclgrind" : "test");
+  for (const auto& impl : impls) {
+    for (const auto& params : param_sets(impl->name())) {
+      for (const auto& problem : problems) {
+        if (keep(impl->name(), problem)) cases.push_back({impl->name(), problem, params, cases.size()});
+      }
+    }
+  }
+  return cases;
+}
+
+// The test name of a case: impl_problem_params_index, every character that is not alphanumeric as '_'.
+inline std::string kernel_case_name(const ::testing::TestParamInfo<KernelCase>& info) {
+  std::string n = info.param.impl + "_" + info.param.problem + "_" + info.param.params.str();
+  for (char& ch : n) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return n + "_" + std::to_string(info.index);
 }
 
 }  // namespace ellesmere::testing

@@ -201,27 +201,12 @@ std::vector<ops::Params> param_sets(const std::string& impl) {
   return s;
 }
 
-struct KernelCase {
-  std::string impl;
-  std::string problem;
-  ops::Params params;
-  std::size_t index = 0;
-};
-void PrintTo(const KernelCase& c, std::ostream* os) { *os << c.impl << " " << c.problem << " [" << c.params.str() << "]"; }
+using testing::KernelCase;
 
 std::vector<KernelCase> kernel_cases() {
-  std::vector<KernelCase> cases;
-  const auto problems =
-      reference::problems_tagged(testing::problems_file("gemm_i8"), testing::small_mode() ? "oclgrind" : "test");
-  for (const auto& impl : ops::gemm_i8_list()) {
-    for (const auto& params : param_sets(impl->name())) {
-      for (const auto& problem : problems) {
-        if (impl->name() == "gemm_i8_gemv" && GemmI8Problem::parse(problem).m > 8) continue;
-        cases.push_back({impl->name(), problem, params, cases.size()});
-      }
-    }
-  }
-  return cases;
+  return testing::kernel_cases("gemm_i8", ops::gemm_i8_list(), param_sets, [](const std::string& impl, const std::string& problem) {
+    return impl != "gemm_i8_gemv" || GemmI8Problem::parse(problem).m <= 8;
+  });
 }
 
 class GemmI8Kernel : public ::testing::TestWithParam<KernelCase> {};
@@ -241,14 +226,7 @@ TEST_P(GemmI8Kernel, MatchesReferenceBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GemmI8Kernel, ::testing::ValuesIn(kernel_cases()),
-                         [](const ::testing::TestParamInfo<KernelCase>& param_info) {
-                           std::string n = fmt::format("{}_{}_{}", param_info.param.impl, param_info.param.problem,
-                                                       param_info.param.params.str());
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n + "_" + std::to_string(param_info.index);
-                         });
+                         testing::kernel_case_name);
 
 class GemmI8Variants : public ::testing::TestWithParam<std::string> {};
 

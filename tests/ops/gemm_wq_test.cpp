@@ -123,27 +123,12 @@ std::vector<ops::Params> param_sets(const std::string& impl) {
   return s;
 }
 
-struct KernelCase {
-  std::string impl;
-  std::string problem;
-  ops::Params params;
-  std::size_t index = 0;
-};
-void PrintTo(const KernelCase& c, std::ostream* os) { *os << c.impl << " " << c.problem << " [" << c.params.str() << "]"; }
+using testing::KernelCase;
 
 std::vector<KernelCase> kernel_cases() {
-  std::vector<KernelCase> cases;
-  const auto problems =
-      reference::problems_tagged(testing::problems_file("gemm_wq"), testing::small_mode() ? "oclgrind" : "test");
-  for (const auto& impl : ops::gemm_wq_list()) {
-    for (const auto& params : param_sets(impl->name())) {
-      for (const auto& problem : problems) {
-        if (impl->name() == "gemm_wq_gemv" && GemmWqProblem::parse(problem).m > 8) continue;
-        cases.push_back({impl->name(), problem, params, cases.size()});
-      }
-    }
-  }
-  return cases;
+  return testing::kernel_cases("gemm_wq", ops::gemm_wq_list(), param_sets, [](const std::string& impl, const std::string& problem) {
+    return impl != "gemm_wq_gemv" || GemmWqProblem::parse(problem).m <= 8;
+  });
 }
 
 class GemmWqKernel : public ::testing::TestWithParam<KernelCase> {};
@@ -156,14 +141,7 @@ TEST_P(GemmWqKernel, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GemmWqKernel, ::testing::ValuesIn(kernel_cases()),
-                         [](const ::testing::TestParamInfo<KernelCase>& param_info) {
-                           std::string n = fmt::format("{}_{}_{}", param_info.param.impl, param_info.param.problem,
-                                                       param_info.param.params.str());
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n + "_" + std::to_string(param_info.index);
-                         });
+                         testing::kernel_case_name);
 
 // llama.cpp interchange end to end: ggml's quantizer makes Q4_0 / Q8_0 blocks, we import them, and the device
 // product matches one on ggml's own dequantization (dequantize_row_q4_0 / _q8_0) of the same blocks.

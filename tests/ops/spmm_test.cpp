@@ -89,24 +89,11 @@ std::vector<ops::Params> param_sets(const std::string& impl) {
   return out;
 }
 
-struct KernelCase {
-  std::string impl;
-  std::string problem;
-  ops::Params params;
-  std::size_t index = 0;
-};
-void PrintTo(const KernelCase& c, std::ostream* os) { *os << c.impl << " " << c.problem << " [" << c.params.str() << "]"; }
+using testing::KernelCase;
 
 std::vector<KernelCase> kernel_cases() {
-  std::vector<KernelCase> cases;
-  const auto problems =
-      reference::problems_tagged(testing::problems_file("spmm_csr"), testing::small_mode() ? "oclgrind" : "test");
-  for (const auto& impl : ops::spmm_list()) {
-    for (const auto& params : param_sets(impl->name())) {
-      for (const auto& problem : problems) cases.push_back({impl->name(), problem, params, cases.size()});
-    }
-  }
-  return cases;
+  return testing::kernel_cases(
+      "spmm_csr", ops::spmm_list(), param_sets, [](const std::string&, const std::string&) { return true; });
 }
 
 class SpmmKernel : public ::testing::TestWithParam<KernelCase> {};
@@ -121,14 +108,7 @@ TEST_P(SpmmKernel, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, SpmmKernel, ::testing::ValuesIn(kernel_cases()),
-                         [](const ::testing::TestParamInfo<KernelCase>& param_info) {
-                           std::string n = fmt::format("{}_{}_{}", param_info.param.impl, param_info.param.problem,
-                                                       param_info.param.params.str());
-                           for (char& ch : n) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return n + "_" + std::to_string(param_info.index);
-                         });
+                         testing::kernel_case_name);
 
 // Hand-built structures, through every Impl and its Params: the ones a random generator rarely makes.
 CsrMatrix structure(const std::string& name, std::uint64_t seed) {
