@@ -11,10 +11,12 @@ packages=(
   ocl-icd-opencl-dev opencl-headers opencl-clhpp-headers pocl-opencl-icd oclgrind clinfo
   # libraries
   libclblast-dev libeigen3-dev libbenchmark-dev libgtest-dev libgmock-dev
+  # IEEE half <-> float conversions (header-only)
+  libfp16-dev
   # real ONNX files (node tests with input and output tensors) for the loaders and op tests
   libonnx-testdata
   # peer libraries the benchmarks compare with, where installed (oneDNN int8 matmul)
-  libdnnl-dev libviennacl-dev
+  libdnnl-dev libviennacl-dev libopencv-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libprotobuf-dev protobuf-compiler libonnx-dev
 )
 

@@ -325,6 +325,82 @@ EventList spmv_csr(Context& context, const DeviceCsr& a, const Buffer<float>& x,
 // The sparse product Impls in dispatch order.
 std::vector<std::string> spmm_csr_impls();
 
+// ---- FP16 convolution -----------------------------------------------------------------------------------------
+// Conv2d with ONNX semantics: X is N x C x H x W (NCHW), W is K x C/groups x R x S (OIHW), Y is N x K x OH x OW, all
+// IEEE binary16 held as uint16_t bit patterns (quant.hpp converts), read with vload_half and accumulated in fp32.
+// On the RX 580 fp16 arithmetic runs at the fp32 rate (no packed math, and Mesa exposes no cl_khr_fp16): halving the
+// bytes moved is the whole win, so no kernel here needs cl_khr_fp16.
+
+// Canonical text "conv_f16:n<N>c<C>h<H>w<W>k<K>r<R>s<S>", then padding "p<P>" (all four sides) or
+// "pt<top>pl<left>pb<bottom>pr<right>", stride "u<U>" or "uh<Uh>uw<Uw>", dilation (when not 1) "d<D>" or "dh<Dh>dw<Dw>",
+// groups (when not 1) "g<G>": conv_f16:n1c64h56w56k64r3s3p1u1 is ResNet-18's 3x3 layer at batch 1. A missing p, u,
+// d or g means 0, 1, 1, 1.
+struct ConvProblem {
+  std::int64_t n = 1;
+  std::int64_t c = 0;
+  std::int64_t h = 0;
+  std::int64_t w = 0;
+  std::int64_t k = 0;
+  std::int64_t r = 0;   // kernel height
+  std::int64_t s = 0;   // kernel width
+  std::int64_t pad_top = 0;
+  std::int64_t pad_left = 0;
+  std::int64_t pad_bottom = 0;
+  std::int64_t pad_right = 0;
+  std::int64_t stride_h = 1;
+  std::int64_t stride_w = 1;
+  std::int64_t dilation_h = 1;
+  std::int64_t dilation_w = 1;
+  std::int64_t groups = 1;
+
+  std::string str() const;
+  // Throws InvalidArgument naming the problem and what is wrong, including everything validate() checks.
+  static ConvProblem parse(std::string_view text);
+  // Throws InvalidArgument naming the first inconsistency: a dimension below 1, a negative pad, stride or dilation
+  // below 1, C or K not divisible by groups, an output size below 1 (the dilated kernel larger than the padded
+  // input), or an element count of X, W or Y of 2^31 or more (the kernels index with 32-bit ints).
+  void validate() const;
+  std::int64_t out_h() const { return (h + pad_top + pad_bottom - dilation_h * (r - 1) - 1) / stride_h + 1; }
+  std::int64_t out_w() const { return (w + pad_left + pad_right - dilation_w * (s - 1) - 1) / stride_w + 1; }
+  std::int64_t c_per_group() const { return c / groups; }
+  std::int64_t k_per_group() const { return k / groups; }
+  bool depthwise() const { return groups > 1 && groups == c && k % c == 0; }   // one input channel per group
+  std::int64_t input_elements() const { return n * c * h * w; }
+  std::int64_t weight_elements() const { return k * c_per_group() * r * s; }
+  std::int64_t output_elements() const { return n * k * out_h() * out_w(); }
+  double flops() const { return 2.0 * double(output_elements()) * double(c_per_group() * r * s); }
+  friend bool operator==(const ConvProblem&, const ConvProblem&) = default;
+};
+
+// The fused epilogue: Y = act(conv + bias[k] + residual), in fp32 before the one rounding to half. ReLU6 is
+// clip(0, 6). NaN propagates through ReLU and clip (as ONNX's Relu and Clip do).
+struct ConvEpilogue {
+  enum class Activation { none, relu, clip };
+  const Buffer<float>* bias = nullptr;                // optional: K floats
+  const Buffer<std::uint16_t>* residual = nullptr;    // optional: halves shaped as Y (ResNet's skip connection)
+  Activation activation = Activation::none;
+  float clip_min = 0.0f;                              // clip: min(max(y, clip_min), clip_max)
+  float clip_max = 6.0f;
+
+  static ConvEpilogue relu(const Buffer<float>* bias = nullptr) { return {bias, nullptr, Activation::relu}; }
+  static ConvEpilogue relu6(const Buffer<float>* bias = nullptr) { return {bias, nullptr, Activation::clip, 0, 6}; }
+};
+
+struct ConvOptions {
+  ConvEpilogue epilogue;
+  std::string impl;   // run this Impl instead of the one dispatch chooses; NotSupported with its reason if it can't
+};
+
+// Enqueues Y = epilogue(conv(X, W)) with x, w and y holding the halves of X, W and Y in the layouts above. Impls
+// that change layouts internally (Winograd's transforms, the 1x1 GEMM's packing) do so inside the call, in its
+// events and time. Throws InvalidArgument naming the argument: an inconsistent problem (validate()), a buffer
+// smaller than its tensor, clip_min > clip_max or a clip bound that is NaN.
+EventList conv2d_f16(Context& context, const ConvProblem& problem, const Buffer<std::uint16_t>& x,
+                     const Buffer<std::uint16_t>& w, Buffer<std::uint16_t>& y, const ConvOptions& options = {});
+
+// The FP16 convolution Impls in dispatch order.
+std::vector<std::string> conv2d_f16_impls();
+
 // ONNX QuantizeLinear / DequantizeLinear on the device, bit-exact with quantize_linear / dequantize_linear on the
 // host (quant.hpp) where the device divides with correct rounding (it reports CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;
 // PoCL and AMD's drivers do). shape and params as on the host; y / q hold raw bytes of params.type.

@@ -123,10 +123,16 @@ QuantParams params_from_range(float lo, float hi, QuantType type, bool symmetric
 // (7.1x counting G = 32 fp16 scales, 7.8x at G = 128). The arithmetic is no faster: Polaris has no packed or
 // int8-dot math, so the kernels unpack to fp32 and multiply-add at the fp32 rate. Bytes are the whole win.
 
-// IEEE binary16 <-> float32. float_to_half rounds to nearest even (as F16C and ggml do); values beyond the half
-// range become +-inf, NaN stays NaN. half_to_float is exact for every one of the 65536 patterns.
+// IEEE binary16 <-> float32 (Debian's libfp16). float_to_half rounds to nearest even (as F16C and ggml do); values
+// beyond the half range become +-inf, NaN stays NaN. half_to_float is exact for every one of the 65536 patterns.
+// Halves are held as their uint16_t bit patterns, which is what Buffer<std::uint16_t> carries to vload_half.
 std::uint16_t float_to_half(float value) noexcept;
 float half_to_float(std::uint16_t half) noexcept;
+// Whole buffers; the spans must have the same size (else InvalidArgument).
+void floats_to_halves(std::span<const float> in, std::span<std::uint16_t> out);
+void halves_to_floats(std::span<const std::uint16_t> in, std::span<float> out);
+std::vector<std::uint16_t> to_halves(std::span<const float> values);
+std::vector<float> to_floats(std::span<const std::uint16_t> halves);
 
 // A weight matrix W (n outputs x k inputs) quantized in groups of `group` consecutive weights along K, held on the
 // host in the kernels' layout (include/ellesmere/formats/grouped_weights.h): 4-bit q with an fp16 scale per group

@@ -6,6 +6,7 @@
 #include "ops/gemm_wq/gemm_wq_impl.hpp"
 #include "ops/quant/quantize_impl.hpp"
 #include "ops/spmm/spmm_impl.hpp"
+#include "ops/conv/conv_impl.hpp"
 
 namespace ellesmere::ops {
 
@@ -15,6 +16,7 @@ std::vector<const ImplBase*> all_impls() {
   for (const auto& impl : gemm_i8_list()) out.push_back(impl.get());
   for (const auto& impl : gemm_wq_list()) out.push_back(impl.get());
   for (const auto& impl : spmm_list()) out.push_back(impl.get());
+  for (const auto& impl : conv_list()) out.push_back(impl.get());
   for (const auto& impl : quantize_linear_list()) out.push_back(impl.get());
   for (const auto& impl : dequantize_linear_list()) out.push_back(impl.get());
   return out;

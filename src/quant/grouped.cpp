@@ -10,6 +10,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fp16/fp16.h>
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/formats/grouped_weights.h"
@@ -159,32 +160,36 @@ GroupCode quantize_group(std::span<const float> values, int bits, bool zero_poin
 
 // ---- fp16 ---------------------------------------------------------------------------------------------------
 
-std::uint16_t float_to_half(float value) noexcept {
-  const std::uint32_t f = std::bit_cast<std::uint32_t>(value);
-  const auto sign = static_cast<std::uint16_t>((f >> 16) & 0x8000u);
-  const std::uint32_t abs = f & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));   // NaN
-  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);   // rounds to 65520 or more: inf
-  if (abs < 0x38800000u) {   // below 2^-14: a subnormal half (or zero), a multiple of 2^-24
-    const float scaled = std::bit_cast<float>(abs) * 16777216.0f;   // exact: a power-of-two scaling
-    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(round_half_even(scaled)));
+// Debian's libfp16 (the FP16 library PyTorch and XNNPACK use): round to nearest even, overflow to +-inf, NaN kept
+// NaN with its sign.
+std::uint16_t float_to_half(float value) noexcept { return fp16_ieee_from_fp32_value(value); }
+
+float half_to_float(std::uint16_t half) noexcept { return fp16_ieee_to_fp32_value(half); }
+
+void floats_to_halves(std::span<const float> in, std::span<std::uint16_t> out) {
+  if (in.size() != out.size()) {
+    throw InvalidArgument(fmt::format("floats_to_halves: {} floats into {} halves", in.size(), out.size()));
   }
-  std::uint32_t h = (abs - 0x38000000u) >> 13;   // rebias the exponent (127 -> 15), keep 10 mantissa bits
-  const std::uint32_t rest = abs & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u) != 0)) ++h;   // to nearest, ties to even (may carry up)
-  return static_cast<std::uint16_t>(sign | h);
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = fp16_ieee_from_fp32_value(in[i]);
 }
 
-float half_to_float(std::uint16_t half) noexcept {
-  const std::uint32_t sign = std::uint32_t(half & 0x8000u) << 16;
-  const std::uint32_t exponent = (half >> 10) & 0x1fu;
-  const std::uint32_t mantissa = half & 0x3ffu;
-  if (exponent == 0) {   // zero or subnormal: mantissa * 2^-24, exact in float
-    const float v = float(mantissa) * 5.9604644775390625e-08f;
-    return sign != 0 ? -v : v;
+void halves_to_floats(std::span<const std::uint16_t> in, std::span<float> out) {
+  if (in.size() != out.size()) {
+    throw InvalidArgument(fmt::format("halves_to_floats: {} halves into {} floats", in.size(), out.size()));
   }
-  if (exponent == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
-  return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = fp16_ieee_to_fp32_value(in[i]);
+}
+
+std::vector<std::uint16_t> to_halves(std::span<const float> values) {
+  std::vector<std::uint16_t> out(values.size());
+  floats_to_halves(values, out);
+  return out;
+}
+
+std::vector<float> to_floats(std::span<const std::uint16_t> halves) {
+  std::vector<float> out(halves.size());
+  halves_to_floats(halves, out);
+  return out;
 }
 
 // ---- GroupedWeights -------------------------------------------------------------------------------------------

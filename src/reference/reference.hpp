@@ -74,6 +74,34 @@ CsrMatrix rmat_csr(std::int64_t rows, std::int64_t cols, std::int64_t nnz, std::
 // The matrix a problem stands for: rmat_csr when it is skewed ("_p"), else random_csr, with p.nnz() nonzeros.
 CsrMatrix csr_for_problem(const SpmmProblem& p, std::uint64_t seed);
 
+// FP16 convolution against Eigen in fp32, from the fp16 inputs and weights (exact as floats). The kernels accumulate
+// in fp32 too (L = Cg R S products, at most 4608 in the catalogue: error ~ sqrt(L) 2^-24 < 1e-5) and then round each
+// output to half once (relative error <= 2^-11 = 4.9e-4 per element, so at most 4.9e-4 in the norm, about 2.8e-4 for
+// uniformly spread rounding errors). 1e-3 holds that with room for the accumulation, and still catches one wrong
+// element among the up to 200k outputs of a test shape when it is off by more than ~0.5 of the output norm / sqrt(200k).
+// Winograd F(2x2, 3x3) keeps its transformed tiles in fp32: its transforms add a few fp32 roundings each, with
+// entries of at most 1 in magnitude (the filter transform's halves are exact), so the same 1e-3 bound holds.
+inline constexpr double kConvF16Tolerance = 1e-3;
+
+// The epilogue of conv2d_f16_ref: bias (empty or K values), residual (empty or one half per output), activation.
+struct ConvRefEpilogue {
+  std::vector<float> bias;
+  std::vector<std::uint16_t> residual;
+  ConvEpilogue::Activation activation = ConvEpilogue::Activation::none;
+  float clip_min = 0.0f;
+  float clip_max = 6.0f;
+};
+
+// Y = act(conv(X, W) + bias + residual) in fp32 (not rounded to half), ONNX Conv semantics, via an im2col matrix per
+// (image, group) times W with Eigen. x and w are halves in NCHW / OIHW.
+std::vector<float> conv2d_f16_ref(const ConvProblem& p, std::span<const std::uint16_t> x,
+                                  std::span<const std::uint16_t> w, const ConvRefEpilogue& epilogue = {});
+// Random halves uniform in [lo, hi) (rounded to half from seeded floats).
+std::vector<std::uint16_t> random_halves(std::size_t count, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+// A half NaN with a payload no arithmetic produces (poison for half outputs), and the first element still holding it.
+std::uint16_t poison_f16();
+std::int64_t first_poisoned_f16(std::span<const std::uint16_t> values);
+
 // Relative error ||out - ref||_2 / ||ref||_2 (||out - ref||_2 when ref is all zero); NaN/Inf in out give +inf.
 double relative_error(std::span<const float> out, std::span<const float> ref);
 // max_i |out_i - ref_i|; +inf when an element of out is NaN or Inf.

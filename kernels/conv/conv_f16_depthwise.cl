@@ -1,0 +1,45 @@
+// conv_f16_depthwise: one input channel per group (groups = C, K = M * C with a channel multiplier M; MobileNet's
+// 3x3 layers have M = 1). Used by the conv_f16_depthwise Impl (src/ops/conv/conv_f16_depthwise.cpp).
+//
+// Layouts: kernels/conv/conv_common.h. Work-item (x, y, z): output columns ox0 = x * VW .. of output row
+// y = n * OH + oy, output channel k = z, which reads input channel k / M. Work-groups are LX x LY x 1 items.
+// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN), LX, LY.
+// R * S multiply-adds per output and per input read: bound by memory on every device, so half storage halves its
+// time on the RX 580 (the cost model's byte count), and nothing else here is worth more.
+#include "conv/conv_common.h"
+
+#ifndef LX
+#define LX 64         // work-group items along the output columns
+#endif
+#ifndef LY
+#define LY 1          // work-group items along the output rows
+#endif
+
+__kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
+void conv_f16_depthwise(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
+                        const int PT, const int PL, const int G, __global const half* restrict X,
+                        __global const half* restrict Wt, __global const float* restrict bias,
+                        __global const half* restrict residual, const int epi, const float lo, const float hi,
+                        __global half* restrict Y) {
+  const int ox0 = get_global_id(0) * VW;
+  const int row = get_global_id(1);
+  const int k = get_global_id(2);
+  if (ox0 >= OW || row >= N * OH) return;   // no barriers here: items past the edge simply leave
+  const int n = row / OH;
+  const int oy = row - n * OH;
+  const int c = k / (K / G);
+  const int iy0 = oy * SU - PT, ix0 = ox0 * SV - PL;
+  __global const half* xc = X + (n * C + c) * H * W;
+  __global const half* wk = Wt + k * (R * S);
+
+  floatv acc = (floatv)(0.0f);
+  for (int r = 0; r < R; ++r) {
+    const int iy = iy0 + r * DH;
+    if (iy < 0 || iy >= H) continue;   // a padding row contributes nothing
+    for (int s = 0; s < S; ++s) {
+      acc = MULADD((floatv)(vload_half(r * S + s, wk)), load_inputs(xc + iy * W, ix0 + s * DW, W), acc);
+    }
+  }
+  const int o = ((n * K + k) * OH + oy) * OW + ox0;
+  STORE_OUT(VW, acc, min(VW, OW - ox0), epi, bias, residual, k, o, lo, hi, Y)
+}

@@ -1,0 +1,58 @@
+// conv_f16_gemm1x1: a 1x1, stride-1, unpadded convolution is a GEMM per image and group: Y (Kg x P) = W (Kg x Cg)
+// times X (Cg x P), P = H * W pixels, both of X and Y contiguous along P. Used by the conv_f16_gemm1x1 Impl
+// (src/ops/conv/conv_f16_gemm1x1.cpp); ResNet's and MobileNetV2's pointwise layers.
+//
+// Layouts: kernels/conv/conv_common.h. Work-item (x, y, z): pixels p0 = x * VW .. p0 + VW - 1 (across row ends: no
+// window, no padding) of image y, KPT output channels of block z = g * ceil(Kg / KPT) + b. Work-groups LX x 1 x 1.
+// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN: a lane per pixel, coalesced), KPT, LX.
+// Each X vector loaded feeds KPT vector multiply-adds, and each weight VW lanes of them.
+#include "conv/conv_common.h"
+
+#ifndef KPT
+#define KPT 4         // output channels per work-item
+#endif
+#ifndef LX
+#define LX 64         // work-group items along the pixels
+#endif
+
+__kernel __attribute__((reqd_work_group_size(LX, 1, 1)))
+void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
+                      const int PT, const int PL, const int G, __global const half* restrict X,
+                      __global const half* restrict Wt, __global const float* restrict bias,
+                      __global const half* restrict residual, const int epi, const float lo, const float hi,
+                      __global half* restrict Y) {
+  const int P = H * W;
+  const int p0 = get_global_id(0) * VW;
+  const int n = get_global_id(1);
+  const int Cg = C / G, Kg = K / G;
+  const int blocks = (Kg + KPT - 1) / KPT;
+  if (p0 >= P) return;   // no barriers here: items past the edge simply leave
+  const int g = get_global_id(2) / blocks;
+  const int k0 = (get_global_id(2) - g * blocks) * KPT;   // first output channel, within the group
+  const int count = min(VW, P - p0);
+  __global const half* xg = X + (n * C + g * Cg) * P + p0;
+  __global const half* wg = Wt + (g * Kg + k0) * Cg;
+
+  floatv acc[KPT];
+  for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
+  for (int c = 0; c < Cg; ++c) {
+    floatv xv;
+    if (count == VW) {
+      xv = VLOAD_HALF(VW)(0, xg + c * P);
+    } else {
+      float v[VW];
+      for (int i = 0; i < VW; ++i) v[i] = i < count ? vload_half(c * P + i, xg) : 0.0f;
+      xv = VLOAD(VW)(0, v);
+    }
+    for (int j = 0; j < KPT; ++j) {
+      const float wv = k0 + j < Kg ? vload_half(j * Cg + c, wg) : 0.0f;
+      acc[j] = MULADD((floatv)(wv), xv, acc[j]);
+    }
+  }
+  for (int j = 0; j < KPT; ++j) {
+    if (k0 + j >= Kg) break;
+    const int k = g * Kg + k0 + j;
+    const int o = (n * K + k) * P + p0;
+    STORE_OUT(VW, acc[j], count, epi, bias, residual, k, o, lo, hi, Y)
+  }
+}

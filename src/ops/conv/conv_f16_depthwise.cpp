@@ -1,0 +1,60 @@
+// conv_f16_depthwise Impl: one input channel per group (MobileNet's 3x3 layers), kernels/conv/conv_f16_depthwise.cl.
+#include <fmt/format.h>
+
+#include "ops/conv/conv_impl.hpp"
+
+namespace ellesmere::ops {
+
+namespace {
+
+class ConvF16Depthwise final : public ConvImpl {
+ public:
+  std::string name() const override { return "conv_f16_depthwise"; }
+  std::string kernel_file() const override { return "conv/conv_f16_depthwise.cl"; }
+
+  // Defaults for GCN: a lane per output column, 64 columns (one wavefront) per work-group.
+  ParamSpace space() const override {
+    return {{
+        {"VW", {1, 2, 4, 8, 16}, 1, "consecutive output columns per work-item (8-16 for a CPU's SIMD, 1 on GCN)"},
+        {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the output columns"},
+        {"LY", {1, 2, 4, 8, 16}, 1, "work-group items along the output rows"},
+    }};
+  }
+
+  std::string check_params(const Params& p, const DeviceInfo& device) const override {
+    const int vw = p.get("VW");
+    if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) return fmt::format("VW={} is not 1, 2, 4, 8 or 16", vw);
+    return check_work_group(p.get("LX"), p.get("LY"), device);
+  }
+
+  std::string applicable(const ConvProblem& p, const DeviceInfo&) const override {
+    if (!p.depthwise()) {
+      return fmt::format("not depthwise: groups = {} with C = {}, K = {} (needs groups = C > 1 and K a multiple of C)",
+                         p.groups, p.c, p.k);
+    }
+    return {};
+  }
+
+  std::vector<LaunchShape> shapes(const ConvProblem& p, const Params& params) const override {
+    const std::size_t vw = std::size_t(params.get("VW"));
+    const std::size_t lx = std::size_t(params.get("LX")), ly = std::size_t(params.get("LY"));
+    LaunchShape s;
+    s.kernel = "conv_f16_depthwise";
+    s.dims = 3;
+    s.local = {lx, ly, 1};
+    s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx), round_up(std::size_t(p.n * p.out_h()), ly),
+                std::size_t(p.k)};
+    return {s};
+  }
+
+  EventList launch(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
+                   const ConvArgs& args) const override {
+    return launch_single(ctx, p, params, args, shapes(p, params).front());
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ConvImpl> make_conv_f16_depthwise() { return std::make_unique<ConvF16Depthwise>(); }
+
+}  // namespace ellesmere::ops

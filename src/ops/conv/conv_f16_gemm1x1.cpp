@@ -1,0 +1,61 @@
+// conv_f16_gemm1x1 Impl: a 1x1, stride-1, unpadded convolution as a GEMM per image and group,
+// kernels/conv/conv_f16_gemm1x1.cl (ResNet's and MobileNetV2's pointwise layers).
+#include <fmt/format.h>
+
+#include "ops/conv/conv_impl.hpp"
+
+namespace ellesmere::ops {
+
+namespace {
+
+class ConvF16Gemm1x1 final : public ConvImpl {
+ public:
+  std::string name() const override { return "conv_f16_gemm1x1"; }
+  std::string kernel_file() const override { return "conv/conv_f16_gemm1x1.cl"; }
+
+  // Defaults for GCN: a lane per pixel, 64 pixels (one wavefront) per work-group, 4 channels per lane.
+  ParamSpace space() const override {
+    return {{
+        {"VW", {1, 2, 4, 8, 16}, 1, "consecutive pixels per work-item (8-16 for a CPU's SIMD, 1 on GCN)"},
+        {"KPT", {1, 2, 4, 8, 16}, 4, "output channels per work-item: each input load feeds KPT multiply-adds"},
+        {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the pixels"},
+    }};
+  }
+
+  std::string check_params(const Params& p, const DeviceInfo& device) const override {
+    const int vw = p.get("VW"), kpt = p.get("KPT");
+    if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) return fmt::format("VW={} is not 1, 2, 4, 8 or 16", vw);
+    if (kpt < 1 || kpt > 32) return fmt::format("KPT={} is outside 1..32", kpt);
+    return check_work_group(p.get("LX"), 1, device);
+  }
+
+  std::string applicable(const ConvProblem& p, const DeviceInfo&) const override {
+    if (p.r != 1 || p.s != 1) return fmt::format("the window is {}x{}, not 1x1", p.r, p.s);
+    if (p.stride_h != 1 || p.stride_w != 1) return fmt::format("stride {}x{}: pixels are not contiguous", p.stride_h, p.stride_w);
+    if (p.pad_top != 0 || p.pad_left != 0 || p.pad_bottom != 0 || p.pad_right != 0) return "padded";
+    return {};
+  }
+
+  std::vector<LaunchShape> shapes(const ConvProblem& p, const Params& params) const override {
+    const std::size_t vw = std::size_t(params.get("VW")), kpt = std::size_t(params.get("KPT"));
+    const std::size_t lx = std::size_t(params.get("LX"));
+    const std::size_t blocks = (std::size_t(p.k_per_group()) + kpt - 1) / kpt;
+    LaunchShape s;
+    s.kernel = "conv_f16_gemm1x1";
+    s.dims = 3;
+    s.local = {lx, 1, 1};
+    s.global = {round_up((std::size_t(p.h * p.w) + vw - 1) / vw, lx), std::size_t(p.n), std::size_t(p.groups) * blocks};
+    return {s};
+  }
+
+  EventList launch(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
+                   const ConvArgs& args) const override {
+    return launch_single(ctx, p, params, args, shapes(p, params).front());
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ConvImpl> make_conv_f16_gemm1x1() { return std::make_unique<ConvF16Gemm1x1>(); }
+
+}  // namespace ellesmere::ops

@@ -1,0 +1,126 @@
+// conv_f16_winograd Impl: Winograd F(2x2, 3x3) for 3x3, stride-1, undilated layers, kernels/conv/conv_f16_winograd.cl
+// (filter transform, input transform, 16 products, output transform, all in each call and its time).
+#include <fmt/format.h>
+
+#include "ops/conv/conv_impl.hpp"
+#include "runtime/cl.hpp"
+
+namespace ellesmere::ops {
+
+namespace {
+
+class ConvF16Winograd final : public ConvImpl {
+ public:
+  std::string name() const override { return "conv_f16_winograd"; }
+  std::string kernel_file() const override { return "conv/conv_f16_winograd.cl"; }
+
+  // Defaults for GCN: a lane per tile, 64 tiles (one wavefront) per work-group, 4 channels per lane.
+  ParamSpace space() const override {
+    return {{
+        {"VW", {1, 2, 4, 8, 16}, 1, "tiles per work-item in the product (8-16 for a CPU's SIMD, 1 on GCN)"},
+        {"KPT", {1, 2, 4, 8, 16}, 4, "output channels per work-item in the product"},
+        {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the tiles"},
+    }};
+  }
+
+  std::string check_params(const Params& p, const DeviceInfo& device) const override {
+    const int vw = p.get("VW"), kpt = p.get("KPT");
+    if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) return fmt::format("VW={} is not 1, 2, 4, 8 or 16", vw);
+    if (kpt < 1 || kpt > 32) return fmt::format("KPT={} is outside 1..32", kpt);
+    return check_work_group(p.get("LX"), 1, device);
+  }
+
+  std::string applicable(const ConvProblem& p, const DeviceInfo&) const override {
+    if (p.r != 3 || p.s != 3) return fmt::format("the window is {}x{}, not 3x3", p.r, p.s);
+    if (p.stride_h != 1 || p.stride_w != 1) return fmt::format("stride {}x{}, not 1", p.stride_h, p.stride_w);
+    if (p.dilation_h != 1 || p.dilation_w != 1) return fmt::format("dilation {}x{}, not 1", p.dilation_h, p.dilation_w);
+    const double limit = 2147483647.0;
+    if (16.0 * double(std::max(p.c, p.k)) * double(std::max(tiles(p), p.c_per_group())) >= limit) {
+      return "its transformed tiles would have 2^31 or more elements";
+    }
+    return {};
+  }
+
+  std::string suited(const ConvProblem& p, const DeviceInfo&) const override {
+    if (p.c_per_group() < 16 || p.k_per_group() < 16) {
+      return fmt::format("{} input and {} output channels per group: too few for the saved multiplies to pay for the "
+                         "transforms",
+                         p.c_per_group(), p.k_per_group());
+    }
+    return {};
+  }
+
+  static std::int64_t tiles_h(const ConvProblem& p) { return (p.out_h() + 1) / 2; }
+  static std::int64_t tiles_w(const ConvProblem& p) { return (p.out_w() + 1) / 2; }
+  static std::int64_t tiles(const ConvProblem& p) { return p.n * tiles_h(p) * tiles_w(p); }
+
+  // Beyond X, W and Y: U, V and M in fp32, each written once and read once.
+  Traffic traffic(const ConvProblem& p) const override {
+    Traffic t = ConvImpl::traffic(p);
+    const double u = 16.0 * double(p.k * p.c_per_group()), v = 16.0 * double(p.c * tiles(p)),
+                 m = 16.0 * double(p.k * tiles(p));
+    t.bytes += 2.0 * 4.0 * (u + v + m);
+    return t;
+  }
+
+  std::vector<LaunchShape> shapes(const ConvProblem& p, const Params& params) const override {
+    const std::size_t vw = std::size_t(params.get("VW")), kpt = std::size_t(params.get("KPT"));
+    const std::size_t lx = std::size_t(params.get("LX"));
+    const std::size_t t = std::size_t(tiles(p)), blocks = (std::size_t(p.k_per_group()) + kpt - 1) / kpt;
+    LaunchShape filter{"conv_f16_winograd_filter", 2, {round_up(std::size_t(p.c_per_group()), lx), std::size_t(p.k), 1},
+                       {lx, 1, 1}};
+    LaunchShape input{"conv_f16_winograd_input", 2, {round_up(t, lx), std::size_t(p.c), 1}, {lx, 1, 1}};
+    LaunchShape product{"conv_f16_winograd_product", 3,
+                        {round_up((t + vw - 1) / vw, lx), 1, 16 * std::size_t(p.groups) * blocks}, {lx, 1, 1}};
+    LaunchShape output{"conv_f16_winograd_output", 2, {round_up(t, lx), std::size_t(p.k), 1}, {lx, 1, 1}};
+    return {filter, input, product, output};
+  }
+
+  EventList launch(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
+                   const ConvArgs& a) const override {
+    const auto s = shapes(p, params);
+    const std::string opts = params.defines();
+    const std::string what = fmt::format("{} {} [{}]", name(), p.str(), params.str());
+    const std::int64_t t = tiles(p), cg = p.c_per_group();
+    const auto scratch = [&](std::int64_t floats, const char* label) {
+      cl_int err = CL_SUCCESS;
+      cl::Buffer b(ctx.context, CL_MEM_READ_WRITE, std::size_t(floats) * sizeof(float), nullptr, &err);
+      runtime::check(err, "clCreateBuffer", fmt::format("{}: {} ({} bytes)", what, label, floats * 4));
+      return b;
+    };
+    // Released when this returns; OpenCL keeps them until the kernels using them have finished.
+    cl::Buffer u = scratch(16 * p.k * cg, "transformed filters U");
+    cl::Buffer v = scratch(16 * p.c * t, "transformed input tiles V");
+    cl::Buffer m = scratch(16 * p.k * t, "transformed products M");
+    EventList events;
+    const auto run = [&](const LaunchShape& shape, cl::Kernel& k) {
+      detail::track(events, ctx.launch(k, cl::NDRange(shape.global[0], shape.global[1], shape.global[2]),
+                                       cl::NDRange(shape.local[0], shape.local[1], shape.local[2]),
+                                       shape.kernel + " " + what));
+    };
+    cl::Kernel& kf = ctx.kernel(kernel_file(), s[0].kernel, opts);
+    detail::set_args(kf, name(), cl_int(p.k), cl_int(cg), a.w, u());
+    run(s[0], kf);
+    cl::Kernel& ki = ctx.kernel(kernel_file(), s[1].kernel, opts);
+    detail::set_args(ki, name(), cl_int(p.n), cl_int(p.c), cl_int(p.h), cl_int(p.w), cl_int(tiles_h(p)),
+                     cl_int(tiles_w(p)), cl_int(p.pad_top), cl_int(p.pad_left), a.x, v());
+    run(s[1], ki);
+    cl::Kernel& kp = ctx.kernel(kernel_file(), s[2].kernel, opts);
+    detail::set_args(kp, name(), cl_int(p.k), cl_int(cg), cl_int(p.groups), cl_int(t), u(), v(), m());
+    run(s[2], kp);
+    cl::Kernel& ko = ctx.kernel(kernel_file(), s[3].kernel, opts);
+    detail::set_args(ko, name(), cl_int(p.n), cl_int(p.k), cl_int(p.out_h()), cl_int(p.out_w()), cl_int(tiles_h(p)),
+                     cl_int(tiles_w(p)), m(), a.bias, a.residual, a.epilogue_flags(), a.clip_min, a.clip_max, a.y);
+    run(s[3], ko);
+    return events;
+  }
+
+  // The problem adds no defines: the kernels are written for 3x3, stride 1.
+  std::string build_options(std::string_view, const Params& params) const override { return params.defines(); }
+};
+
+}  // namespace
+
+std::unique_ptr<ConvImpl> make_conv_f16_winograd() { return std::make_unique<ConvF16Winograd>(); }
+
+}  // namespace ellesmere::ops

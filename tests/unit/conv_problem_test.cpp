@@ -1,0 +1,94 @@
+// ConvProblem's canonical text (round trip, defaults, per-side fields) and its checks; the reference's ONNX
+// semantics on hand-computed cases; the half conversions of whole buffers. No device needed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ellesmere/error.hpp"
+#include "ellesmere/ops.hpp"
+#include "ellesmere/quant.hpp"
+#include "reference/reference.hpp"
+
+namespace ellesmere {
+namespace {
+
+TEST(ConvProblemText, RoundTripsAndFillsDefaults) {
+  for (const char* text : {"conv_f16:n1c64h56w56k64r3s3p1u1", "conv_f16:n2c5h13w11k17r3s3pt1pl0pb2pr1u2",
+                           "conv_f16:n1c4h9w9k5r3s3p2u1d2", "conv_f16:n1c6h5w7k6r3s3p1u1g6",
+                           "conv_f16:n3c4h13w7k5r3s2pt0pl1pb1pr0uh2uw1", "conv_f16:n1c4h9w9k5r3s3p2u1dh2dw3"}) {
+    EXPECT_EQ(ConvProblem::parse(text).str(), text);
+  }
+  const ConvProblem p = ConvProblem::parse("conv_f16:n1c8h10w12k4r3s5");
+  EXPECT_EQ(p.str(), "conv_f16:n1c8h10w12k4r3s5p0u1");
+  EXPECT_EQ(p.out_h(), 8);
+  EXPECT_EQ(p.out_w(), 8);
+  const ConvProblem q = ConvProblem::parse("conv_f16:n2c64h56w56k128r3s3p1u2");
+  EXPECT_EQ(q.out_h(), 28);
+  EXPECT_EQ(q.flops(), 2.0 * 2 * 128 * 28 * 28 * 64 * 9);
+  EXPECT_TRUE(ConvProblem::parse("conv_f16:n1c32h9w9k64r3s3p1u1g32").depthwise());   // multiplier 2
+  EXPECT_FALSE(ConvProblem::parse("conv_f16:n1c32h9w9k32r3s3p1u1g16").depthwise());
+}
+
+TEST(ConvProblemText, RejectsWhatIsInconsistent) {
+  const auto error_of = [](const char* text) {
+    try {
+      ConvProblem::parse(text);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k6r3s3p1u1g4").find("groups = 4 must divide both C = 4 and K = 6"),
+            std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h2w8k4r3s3p0u1").find("output size"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1pt1u1").find("both for all sides and per side"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3pt1pl1u1").find("pb is missing"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1u0").find("strides"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1u1d0").find("dilations"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k0r3s3p1u1").find("every dimension"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3p1u1").find("missing s"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1u1_x").find("unknown flag"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1u1q2").find("unknown field q"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1c4h8w8k4r3s3p1.5u1").find("integer"), std::string::npos);
+  EXPECT_NE(error_of("conv_f16:n1000c1000h1000w1000k4r3s3p1u1").find("2^31"), std::string::npos);
+  EXPECT_NE(error_of("gemm_f32:m1n1k1").find("not conv_f16"), std::string::npos);
+}
+
+// ONNX semantics on a case small enough to work by hand: X = 1..16 (4 x 4), W = [1 0; 0 -1] (2 x 2), stride 2,
+// pads top 1, left 0, bottom 0, right 1, so the output is 2 x 2 with the top row half in the padding.
+TEST(ConvReference, MatchesHandComputedOnnxCase) {
+  ConvProblem p = ConvProblem::parse("conv_f16:n1c1h4w4k1r2s2pt1pl0pb0pr1u2");
+  std::vector<float> x(16);
+  for (int i = 0; i < 16; ++i) x[std::size_t(i)] = float(i + 1);
+  const std::vector<float> w{1, 0, 0, -1};
+  // Output (oy, ox) reads X rows 2 oy - 1 .. 2 oy, columns 2 ox .. 2 ox + 1: y = X[2oy-1][2ox] - X[2oy][2ox+1].
+  // oy = 0: the first row is padding: y = -X[0][2ox+1] = -2, -4. oy = 1: X[1][0] - X[2][1] = 5 - 10, 7 - 12.
+  const std::vector<float> want{-2, -4, -5, -5};
+  reference::ConvRefEpilogue e;
+  EXPECT_EQ(reference::conv2d_f16_ref(p, to_halves(x), to_halves(w), e), want);
+  e.bias = {3.0f};
+  e.activation = ConvEpilogue::Activation::relu;
+  EXPECT_EQ(reference::conv2d_f16_ref(p, to_halves(x), to_halves(w), e), (std::vector<float>{1, 0, 0, 0}));
+  e.activation = ConvEpilogue::Activation::clip;
+  e.clip_min = -1.5f;
+  e.clip_max = 0.5f;
+  e.residual = to_halves(std::vector<float>{0, 0, 1, 2});
+  EXPECT_EQ(reference::conv2d_f16_ref(p, to_halves(x), to_halves(w), e), (std::vector<float>{0.5f, -1, -1, -0}));
+}
+
+TEST(HalfBuffers, ConvertWholeSpansAndCheckSizes) {
+  const std::vector<float> v{0.0f, 1.0f, -2.5f, 65504.0f, 1e6f, 1e-8f, std::nanf("")};
+  const auto h = to_halves(v);
+  EXPECT_EQ(h, (std::vector<std::uint16_t>{0x0000, 0x3c00, 0xc100, 0x7bff, 0x7c00, 0x0000, h[6]}));
+  EXPECT_TRUE(std::isnan(half_to_float(h[6])));
+  const auto back = to_floats(h);
+  EXPECT_EQ(back[2], -2.5f);
+  EXPECT_EQ(back[4], INFINITY);
+  std::vector<std::uint16_t> too_short(2);
+  EXPECT_THROW(floats_to_halves(v, too_short), InvalidArgument);
+  std::vector<float> floats(3);
+  EXPECT_THROW(halves_to_floats(h, floats), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace ellesmere
