@@ -61,6 +61,19 @@ cl::Kernel& ContextImpl::kernel_from_source(const std::string& name, const std::
   return kernel_of(programs.get_source(name, source, options), key, kernel_name);
 }
 
+cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
+  auto& [buffer, size] = scratch_[name];
+  if (size < bytes || buffer() == nullptr) {
+    if (buffer() != nullptr) check(queue.finish(), "clFinish", "before growing scratch buffer " + name);
+    cl_int err = CL_SUCCESS;
+    cl::Buffer grown(context, CL_MEM_READ_WRITE, std::max<std::size_t>(bytes, 1), nullptr, &err);
+    check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, bytes, info.name));
+    buffer = std::move(grown);
+    size = bytes;
+  }
+  return buffer;
+}
+
 cl::Event ContextImpl::launch(cl::Kernel& kernel, const cl::NDRange& global, const cl::NDRange& local,
                               const std::string& what) {
   cl::Event event;

@@ -25,6 +25,12 @@ struct ContextImpl {
   cl::Event launch(cl::Kernel& kernel, const cl::NDRange& global, const cl::NDRange& local,
                    const std::string& what);
 
+  // A device buffer of at least `bytes` kept under `name` for reuse by later calls (an Impl's intermediate data,
+  // e.g. Winograd's transformed tiles): launches on the in-order queue run one after another, so a call may reuse
+  // what the previous one wrote. Grown when too small, after a finish(): the old buffer is then idle, which drivers
+  // that free a released buffer at once (oclgrind) need. Same threading rules as kernel().
+  cl::Buffer& scratch(const std::string& name, std::size_t bytes);
+
   // Enqueues a marker and returns its event (owned by the caller). On an in-order queue it starts when everything
   // before it has finished: put one before a call that hides some of its kernels' events (CLBlast returns only
   // its last kernel's), and EventList::span_ns() covers the whole call.
@@ -39,6 +45,7 @@ struct ContextImpl {
  private:
   cl::Kernel& kernel_of(const cl::Program& program, const std::string& cache_key, const std::string& kernel_name);
   std::map<std::string, cl::Kernel> kernels_;
+  std::map<std::string, std::pair<cl::Buffer, std::size_t>> scratch_;
 };
 
 // Sets every argument of kernel in order; cl_mem handles go through the size/pointer form (the bindings refuse

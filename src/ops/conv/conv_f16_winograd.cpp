@@ -82,16 +82,10 @@ class ConvF16Winograd final : public ConvImpl {
     const std::string opts = params.defines();
     const std::string what = fmt::format("{} {} [{}]", name(), p.str(), params.str());
     const std::int64_t t = tiles(p), cg = p.c_per_group();
-    const auto scratch = [&](std::int64_t floats, const char* label) {
-      cl_int err = CL_SUCCESS;
-      cl::Buffer b(ctx.context, CL_MEM_READ_WRITE, std::size_t(floats) * sizeof(float), nullptr, &err);
-      runtime::check(err, "clCreateBuffer", fmt::format("{}: {} ({} bytes)", what, label, floats * 4));
-      return b;
-    };
-    // Released when this returns; OpenCL keeps them until the kernels using them have finished.
-    cl::Buffer u = scratch(16 * p.k * cg, "transformed filters U");
-    cl::Buffer v = scratch(16 * p.c * t, "transformed input tiles V");
-    cl::Buffer m = scratch(16 * p.k * t, "transformed products M");
+    // Kept by the Context for the next call: allocating them per call costs more than small layers take.
+    cl::Buffer& u = ctx.scratch("conv_f16_winograd U", std::size_t(16 * p.k * cg) * sizeof(float));
+    cl::Buffer& v = ctx.scratch("conv_f16_winograd V", std::size_t(16 * p.c * t) * sizeof(float));
+    cl::Buffer& m = ctx.scratch("conv_f16_winograd M", std::size_t(16 * p.k * t) * sizeof(float));
     EventList events;
     const auto run = [&](const LaunchShape& shape, cl::Kernel& k) {
       detail::track(events, ctx.launch(k, cl::NDRange(shape.global[0], shape.global[1], shape.global[2]),
