@@ -25,9 +25,7 @@ class ConvF16Direct final : public ConvImpl {
   }
 
   std::string check_params(const Params& p, const DeviceInfo& device) const override {
-    const int vw = p.get("VW"), kpt = p.get("KPT");
-    if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) return fmt::format("VW={} is not 1, 2, 4, 8 or 16", vw);
-    if (kpt < 1 || kpt > 32) return fmt::format("KPT={} is outside 1..32", kpt);
+    if (auto why = check_vector_params(p); !why.empty()) return why;
     return check_work_group(p.get("LX"), p.get("LY"), device);
   }
 

@@ -50,6 +50,8 @@ class ConvImpl : public ImplBase {
   static std::string window_defines(const ConvProblem& problem);
 
  protected:
+  // VW (1, 2, 4, 8, 16) and, when the space has it, KPT (1..32); "" when valid.
+  static std::string check_vector_params(const Params& params);
   // An LX x LY work-group against the device's limits; "" when it fits.
   static std::string check_work_group(int lx, int ly, const DeviceInfo& device);
   // Enqueues the one kernel of shape with the arguments every single-kernel Impl takes: (N, C, H, W, K, OH, OW, PT,

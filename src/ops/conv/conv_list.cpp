@@ -45,6 +45,13 @@ std::string ConvImpl::build_options(std::string_view problem, const Params& para
   return params.defines() + window_defines(ConvProblem::parse(problem));
 }
 
+std::string ConvImpl::check_vector_params(const Params& p) {
+  const int vw = p.get("VW");
+  if (vw != 1 && vw != 2 && vw != 4 && vw != 8 && vw != 16) return fmt::format("VW={} is not 1, 2, 4, 8 or 16", vw);
+  if (const auto kpt = p.find("KPT"); kpt && (*kpt < 1 || *kpt > 32)) return fmt::format("KPT={} is outside 1..32", *kpt);
+  return {};
+}
+
 std::string ConvImpl::check_work_group(int lx, int ly, const DeviceInfo& device) {
   if (lx < 1 || ly < 1) return "LX and LY must be positive";
   const std::size_t items = std::size_t(lx) * std::size_t(ly);
