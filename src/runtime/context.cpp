@@ -66,10 +66,11 @@ cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
   if (size < bytes || buffer() == nullptr) {
     if (buffer() != nullptr) check(queue.finish(), "clFinish", "before growing scratch buffer " + name);
     cl_int err = CL_SUCCESS;
-    cl::Buffer grown(context, CL_MEM_READ_WRITE, std::max<std::size_t>(bytes, 1), nullptr, &err);
-    check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, bytes, info.name));
+    const std::size_t allocate = std::max(bytes, kMinScratchBytes);
+    cl::Buffer grown(context, CL_MEM_READ_WRITE, allocate, nullptr, &err);
+    check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, allocate, info.name));
     buffer = std::move(grown);
-    size = bytes;
+    size = allocate;
   }
   return buffer;
 }

@@ -27,8 +27,13 @@ struct ContextImpl {
 
   // A device buffer of at least `bytes` kept under `name` for reuse by later calls (an Impl's intermediate data,
   // e.g. Winograd's transformed tiles): launches on the in-order queue run one after another, so a call may reuse
-  // what the previous one wrote. Grown when too small, after a finish(): the old buffer is then idle, which drivers
-  // that free a released buffer at once (oclgrind) need. Same threading rules as kernel().
+  // what the previous one wrote. At least kMinScratchBytes, so that small layers share one allocation; grown (after
+  // a finish(), so the old buffer is idle) when a call needs more. Same threading rules as kernel().
+  // oclgrind 21.10 note: a buffer created after others were freed may take a freed one's id and keep its old size
+  // in the uninitialised-value shadow, so kernel-written values beyond that size read as uninitialised in the next
+  // kernel (reproduced with two plain kernels; results are right). Small-shape runs fit in kMinScratchBytes and never
+  // grow, which keeps oclgrind's verdict about our kernels, not about that bookkeeping.
+  static constexpr std::size_t kMinScratchBytes = std::size_t(1) << 20;
   cl::Buffer& scratch(const std::string& name, std::size_t bytes);
 
   // Enqueues a marker and returns its event (owned by the caller). On an in-order queue it starts when everything
