@@ -74,10 +74,25 @@ double time_device(benchmark::State& state, const ops::Traffic& traffic, double 
                    const std::function<EventList()>& run, bool integer_ops) {
   run().wait();
   double total = 0;
+  std::vector<double> steps;   // each event's busy time, summed over the iterations (operations of several kernels)
   for (auto _ : state) {
-    const double seconds = run().span_ns() * 1e-9;
+    const EventList events = run();
+    const double seconds = events.span_ns() * 1e-9;
     state.SetIterationTime(seconds);
     total += seconds;
+    if (events.size() > 1) {
+      steps.resize(std::max(steps.size(), events.size()), 0.0);
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        cl_ulong start = 0, end = 0;
+        clGetEventProfilingInfo(events.handles()[i], CL_PROFILING_COMMAND_START, sizeof start, &start, nullptr);
+        clGetEventProfilingInfo(events.handles()[i], CL_PROFILING_COMMAND_END, sizeof end, &end, nullptr);
+        steps[i] += double(end - start) * 1e-6;
+      }
+    }
+  }
+  // step<i>_ms: the i-th kernel's mean time, in launch order (the Impl's shapes() order), to see where it goes.
+  for (std::size_t i = 0; i < steps.size() && state.iterations() > 0; ++i) {
+    state.counters[fmt::format("step{}_ms", i)] = steps[i] / double(state.iterations());
   }
   set_counters(state, traffic, peak_ops_per_second, integer_ops, total);
   return state.iterations() > 0 ? total / double(state.iterations()) : 0.0;
