@@ -1,8 +1,9 @@
 // FP16 convolution benchmarks: every Impl that can run a problem, and the Impl dispatch chooses ("conv_f16"), on
 // every distinct convolution of ResNet-18 and MobileNetV2 at batch 1 (tests/problems/conv_f16.txt, tag bench), beside
 // CLBlast's fp32 Convgemm on the same OpenCL device and OpenCV DNN's fp32 convolution (CPU target, and its OpenCL
-// target) on the same run. Counters: GFLOPS, GBps of the half tensors (plus an Impl's own intermediate passes),
-// bytes_f16 and bytes_f32 (what X, W and Y take in fp16 and in fp32), pct_peak.
+// target) on the same run; conv_f32storage/<problem> runs the chosen Impl with fp32 tensors, to measure what half
+// storage saves. Counters: GFLOPS, GBps of the tensors (plus an Impl's own intermediate passes), bytes_f16 and
+// bytes_f32 (what X, W and Y take in fp16 and in fp32), pct_peak, step<i>_ms (each kernel of a multi-kernel Impl).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "bench_common.hpp"
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
+#include "ellesmere/quant.hpp"
 #include "ops/conv/conv_impl.hpp"
 #include "peer_conv.hpp"
 #include "reference/reference.hpp"
@@ -57,6 +59,32 @@ void register_ours(const ops::ConvImpl* impl, const std::string& problem) {
       ->Unit(benchmark::kMillisecond);
 }
 
+// The dispatch's Impl and Params with fp32 X, W and Y (kernels built with -DCONV_STORE_F32): the same arithmetic
+// moving twice the tensor bytes, beside conv_f16/<problem> in the same run, to measure what half storage saves.
+void register_f32_storage(const std::string& problem) {
+  benchmark::RegisterBenchmark(("conv_f32storage/" + problem).c_str(), [problem](benchmark::State& state) {
+    Context& ctx = env().context;
+    const ConvProblem p = ConvProblem::parse(problem);
+    const auto [chosen, params] = ops::choose_conv(p, ctx.device(), "");
+    state.SetLabel(fmt::format("{} {} with fp32 X, W, Y", chosen->name(), params.str()));
+    Buffer<float> x(ctx, std::span<const float>(to_floats(reference::random_halves(std::size_t(p.input_elements()), 1))), "X");
+    Buffer<float> w(ctx, std::span<const float>(to_floats(reference::random_halves(std::size_t(p.weight_elements()), 2))), "W");
+    Buffer<float> y(ctx, std::size_t(p.output_elements()), "Y");
+    ops::ConvArgs args;
+    args.x = x.handle();
+    args.w = w.handle();
+    args.y = y.handle();
+    args.f32_storage = true;
+    ops::Traffic traffic = chosen->traffic(p);   // the half tensors' bytes, doubled: 2 more bytes per element
+    traffic.bytes += 2.0 * double(p.input_elements() + p.weight_elements() + p.output_elements());
+    time_device(state, traffic, env().profile.fp32_gflops * 1e9,
+                [&, chosen = chosen, params = params] { return chosen->launch(ctx.impl(), p, params, args); });
+    add_byte_counters(state, p);
+  })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
 }  // namespace
 }  // namespace ellesmere::bench
 
@@ -67,6 +95,7 @@ int main(int argc, char** argv) {
     for (const auto& problem : bench::bench_problems(args)) {
       const ConvProblem p = ConvProblem::parse(problem);
       bench::register_ours(nullptr, problem);
+      bench::register_f32_storage(problem);
       for (const auto& impl : ops::conv_list()) {
         if (impl->applicable(p, bench::env().context.device()).empty()) bench::register_ours(impl.get(), problem);
       }

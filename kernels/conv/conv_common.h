@@ -49,6 +49,23 @@ typedef VEC(float, VW) floatv;
 #define VSTORE_HALF_16(v, off, p) vstore_half16_rte(v, off, p)
 #define VSTORE_HALF(n) ELLESMERE_CAT(VSTORE_HALF_, n)
 
+// Storage of X, W, Y and the residual: half (the library's), or float when CONV_STORE_F32 is defined: the same
+// kernels with fp32 tensors, which the benchmarks run beside the half ones to measure what half storage saves.
+// LD / LDV(n) load one / n values as floats, ST / STV(n) store them (half: rounded to nearest even).
+#ifdef CONV_STORE_F32
+#define STORE_T float
+#define LD(off, p) ((p)[off])
+#define LDV(n) VLOAD(n)
+#define ST(v, off, p) ((p)[off] = (v))
+#define STV(n) VSTORE(n)
+#else
+#define STORE_T half
+#define LD(off, p) vload_half(off, p)
+#define LDV(n) VLOAD_HALF(n)
+#define ST(v, off, p) vstore_half_rte(v, off, p)
+#define STV(n) VSTORE_HALF(n)
+#endif
+
 // The epilogue's switches, one int kernel argument (uniform across the launch, so branching on it is free; a define
 // per combination would multiply the programs to build by twelve).
 #define EPI_BIAS 1        // + bias[k] (fp32)
@@ -57,10 +74,10 @@ typedef VEC(float, VW) floatv;
 #define EPI_CLIP 8        // then min(max(y, lo), hi), NaN kept
 
 // The epilogue on one output value of channel k at Y index o.
-float conv_epilogue(float acc, const int epi, __global const float* bias, __global const half* residual,
+float conv_epilogue(float acc, const int epi, __global const float* bias, __global const STORE_T* residual,
                     const int k, const int o, const float lo, const float hi) {
   if (epi & EPI_BIAS) acc += bias[k];
-  if (epi & EPI_RESIDUAL) acc += vload_half(o, residual);
+  if (epi & EPI_RESIDUAL) acc += LD(o, residual);
   if (epi & EPI_RELU) acc = acc < 0.0f ? 0.0f : acc;
   if (epi & EPI_CLIP) acc = acc < lo ? lo : (acc > hi ? hi : acc);
   return acc;
@@ -74,22 +91,22 @@ float conv_epilogue(float acc, const int epi, __global const float* bias, __glob
     VSTORE(VWIDTH)(v, 0, out_);                                                                      \
     for (int i_ = 0; i_ < (n); ++i_) out_[i_] = conv_epilogue(out_[i_], epi, bias, residual, k, (o) + i_, lo, hi); \
     if ((n) == VWIDTH) {                                                                             \
-      VSTORE_HALF(VWIDTH)(VLOAD(VWIDTH)(0, out_), 0, (Y) + (o));                                     \
+      STV(VWIDTH)(VLOAD(VWIDTH)(0, out_), 0, (Y) + (o));                                     \
     } else {                                                                                         \
-      for (int i_ = 0; i_ < (n); ++i_) vstore_half_rte(out_[i_], (o) + i_, Y);                       \
+      for (int i_ = 0; i_ < (n); ++i_) ST(out_[i_], (o) + i_, Y);                       \
     }                                                                                                \
   }
 
 // VW inputs of one row (xrow) at columns ix, ix + SV, ..: a vector load when all are inside, else element by
 // element with zeros for the padding.
-floatv load_inputs(__global const half* xrow, const int ix, const int W) {
+floatv load_inputs(__global const STORE_T* xrow, const int ix, const int W) {
 #if SV == 1
-  if (ix >= 0 && ix + VW <= W) return VLOAD_HALF(VW)(0, xrow + ix);
+  if (ix >= 0 && ix + VW <= W) return LDV(VW)(0, xrow + ix);
 #endif
   float v[VW];
   for (int i = 0; i < VW; ++i) {
     const int col = ix + i * SV;
-    v[i] = (col >= 0 && col < W) ? vload_half(col, xrow) : 0.0f;
+    v[i] = (col >= 0 && col < W) ? LD(col, xrow) : 0.0f;
   }
   return VLOAD(VW)(0, v);
 }

@@ -17,10 +17,10 @@
 
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void conv_f16_depthwise(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
-                        const int PT, const int PL, const int G, __global const half* restrict X,
-                        __global const half* restrict Wt, __global const float* restrict bias,
-                        __global const half* restrict residual, const int epi, const float lo, const float hi,
-                        __global half* restrict Y) {
+                        const int PT, const int PL, const int G, __global const STORE_T* restrict X,
+                        __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                        __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
+                        __global STORE_T* restrict Y) {
   const int ox0 = get_global_id(0) * VW;
   const int row = get_global_id(1);
   const int k = get_global_id(2);
@@ -29,15 +29,15 @@ void conv_f16_depthwise(const int N, const int C, const int H, const int W, cons
   const int oy = row - n * OH;
   const int c = k / (K / G);
   const int iy0 = oy * SU - PT, ix0 = ox0 * SV - PL;
-  __global const half* xc = X + (n * C + c) * H * W;
-  __global const half* wk = Wt + k * (R * S);
+  __global const STORE_T* xc = X + (n * C + c) * H * W;
+  __global const STORE_T* wk = Wt + k * (R * S);
 
   floatv acc = (floatv)(0.0f);
   for (int r = 0; r < R; ++r) {
     const int iy = iy0 + r * DH;
     if (iy < 0 || iy >= H) continue;   // a padding row contributes nothing
     for (int s = 0; s < S; ++s) {
-      acc = MULADD((floatv)(vload_half(r * S + s, wk)), load_inputs(xc + iy * W, ix0 + s * DW, W), acc);
+      acc = MULADD((floatv)(LD(r * S + s, wk)), load_inputs(xc + iy * W, ix0 + s * DW, W), acc);
     }
   }
   const int o = ((n * K + k) * OH + oy) * OW + ox0;

@@ -29,10 +29,10 @@
 
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void conv_f16_direct(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
-                     const int PT, const int PL, const int G, __global const half* restrict X,
-                     __global const half* restrict Wt, __global const float* restrict bias,
-                     __global const half* restrict residual, const int epi, const float lo, const float hi,
-                     __global half* restrict Y) {
+                     const int PT, const int PL, const int G, __global const STORE_T* restrict X,
+                     __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                     __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
+                     __global STORE_T* restrict Y) {
   __local float tile[TR * TC];
   __local float wtile[KPT * R * S];
   const int lx = get_local_id(0), ly = get_local_id(1);
@@ -48,23 +48,23 @@ void conv_f16_direct(const int N, const int C, const int H, const int W, const i
   const int ox_tile = get_group_id(0) * LX * VW;
   const int oy = oy0 + ly, ox0 = ox_tile + lx * VW;
   const int iy_tile = oy0 * SU - PT, ix_tile = ox_tile * SV - PL;
-  __global const half* xg = X + (n * C + g * Cg) * H * W;
-  __global const half* wg = Wt + (g * Kg + k0) * Cg * R * S;
+  __global const STORE_T* xg = X + (n * C + g * Cg) * H * W;
+  __global const STORE_T* wg = Wt + (g * Kg + k0) * Cg * R * S;
 
   floatv acc[KPT];
   for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
   for (int c = 0; c < Cg; ++c) {
     // Every item, inside the output or not, helps stage and reaches both barriers.
-    __global const half* xc = xg + c * H * W;
+    __global const STORE_T* xc = xg + c * H * W;
     for (int i = lid; i < TR * TC; i += ITEMS) {
       const int tr = i / TC;
       const int tc = i - tr * TC;
       const int iy = iy_tile + tr, ix = ix_tile + tc;
-      tile[i] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? vload_half(iy * W + ix, xc) : 0.0f;
+      tile[i] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? LD(iy * W + ix, xc) : 0.0f;
     }
     for (int i = lid; i < KPT * R * S; i += ITEMS) {
       const int j = i / (R * S);
-      wtile[i] = k0 + j < Kg ? vload_half((j * Cg + c) * R * S + (i - j * R * S), wg) : 0.0f;
+      wtile[i] = k0 + j < Kg ? LD((j * Cg + c) * R * S + (i - j * R * S), wg) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int r = 0; r < R; ++r) {

@@ -17,10 +17,10 @@
 
 __kernel __attribute__((reqd_work_group_size(LX, 1, 1)))
 void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
-                      const int PT, const int PL, const int G, __global const half* restrict X,
-                      __global const half* restrict Wt, __global const float* restrict bias,
-                      __global const half* restrict residual, const int epi, const float lo, const float hi,
-                      __global half* restrict Y) {
+                      const int PT, const int PL, const int G, __global const STORE_T* restrict X,
+                      __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                      __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
+                      __global STORE_T* restrict Y) {
   const int P = H * W;
   const int p0 = get_global_id(0) * VW;
   const int n = get_global_id(1);
@@ -30,22 +30,22 @@ void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const 
   const int g = get_global_id(2) / blocks;
   const int k0 = (get_global_id(2) - g * blocks) * KPT;   // first output channel, within the group
   const int count = min(VW, P - p0);
-  __global const half* xg = X + (n * C + g * Cg) * P + p0;
-  __global const half* wg = Wt + (g * Kg + k0) * Cg;
+  __global const STORE_T* xg = X + (n * C + g * Cg) * P + p0;
+  __global const STORE_T* wg = Wt + (g * Kg + k0) * Cg;
 
   floatv acc[KPT];
   for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
   for (int c = 0; c < Cg; ++c) {
     floatv xv;
     if (count == VW) {
-      xv = VLOAD_HALF(VW)(0, xg + c * P);
+      xv = LDV(VW)(0, xg + c * P);
     } else {
       float v[VW];
-      for (int i = 0; i < VW; ++i) v[i] = i < count ? vload_half(c * P + i, xg) : 0.0f;
+      for (int i = 0; i < VW; ++i) v[i] = i < count ? LD(c * P + i, xg) : 0.0f;
       xv = VLOAD(VW)(0, v);
     }
     for (int j = 0; j < KPT; ++j) {
-      const float wv = k0 + j < Kg ? vload_half(j * Cg + c, wg) : 0.0f;
+      const float wv = k0 + j < Kg ? LD(j * Cg + c, wg) : 0.0f;
       acc[j] = MULADD((floatv)(wv), xv, acc[j]);
     }
   }

@@ -23,10 +23,10 @@
 
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void conv_f16_igemm(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
-                    const int PT, const int PL, const int G, __global const half* restrict X,
-                    __global const half* restrict Wt, __global const float* restrict bias,
-                    __global const half* restrict residual, const int epi, const float lo, const float hi,
-                    __global half* restrict Y) {
+                    const int PT, const int PL, const int G, __global const STORE_T* restrict X,
+                    __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                    __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
+                    __global STORE_T* restrict Y) {
   const int ox0 = get_global_id(0) * VW;
   const int row = get_global_id(1);
   const int Cg = C / G, Kg = K / G;
@@ -38,8 +38,8 @@ void conv_f16_igemm(const int N, const int C, const int H, const int W, const in
   const int oy = row - n * OH;
   const int iy0 = oy * SU - PT, ix0 = ox0 * SV - PL;
   const int wstride = Cg * R * S;   // between output channels of W
-  __global const half* xg = X + (n * C + g * Cg) * H * W;
-  __global const half* wg = Wt + (g * Kg + k0) * wstride;
+  __global const STORE_T* xg = X + (n * C + g * Cg) * H * W;
+  __global const STORE_T* wg = Wt + (g * Kg + k0) * wstride;
 
   floatv acc[KPT];
   for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
@@ -47,12 +47,12 @@ void conv_f16_igemm(const int N, const int C, const int H, const int W, const in
     for (int r = 0; r < R; ++r) {
       const int iy = iy0 + r * DH;
       if (iy < 0 || iy >= H) continue;   // a padding row contributes nothing
-      __global const half* xrow = xg + (c * H + iy) * W;
+      __global const STORE_T* xrow = xg + (c * H + iy) * W;
       for (int s = 0; s < S; ++s) {
         const floatv xv = load_inputs(xrow, ix0 + s * DW, W);
         const int wi = (c * R + r) * S + s;
         for (int j = 0; j < KPT; ++j) {
-          const float wv = k0 + j < Kg ? vload_half(j * wstride + wi, wg) : 0.0f;
+          const float wv = k0 + j < Kg ? LD(j * wstride + wi, wg) : 0.0f;
           acc[j] = MULADD((floatv)(wv), xv, acc[j]);
         }
       }

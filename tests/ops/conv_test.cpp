@@ -168,6 +168,56 @@ TEST(ConvDeterminism, SameBitsEveryRun) {
   }
 }
 
+// The fp32-storage build of every Impl (-DCONV_STORE_F32: what the benchmarks measure half storage against) computes
+// the same convolution from the halves' values: the same reference and bound (its output is not rounded to half, so
+// it is closer), every output written, the fused epilogue on.
+TEST(ConvF32Storage, MatchesReference) {
+  Context& ctx = shared_context();
+  const std::vector<std::string> problems = {"conv_f16:n1c16h9w9k16r3s3p1u1", "conv_f16:n2c17h7w13k5r3s3p1u2",
+                                             "conv_f16:n1c8h11w9k16r3s3p1u1g8", "conv_f16:n1c24h6w5k17r1s1p0u1"};
+  const std::uint32_t poison = 0x7fc0beefu;   // a NaN no kernel produces
+  int runs = 0;
+  for (const auto& text : problems) {
+    const ConvProblem p = ConvProblem::parse(text);
+    const ConvInputs in = random_inputs(p, 21, Activation::relu);
+    const std::vector<float> want = reference::conv2d_f16_ref(p, in.x, in.w, in.epilogue);
+    Buffer<float> X(ctx, std::span<const float>(to_floats(in.x)), "X"), Wt(ctx, std::span<const float>(to_floats(in.w)), "W");
+    Buffer<float> bias(ctx, std::span<const float>(in.epilogue.bias), "bias");
+    Buffer<float> residual(ctx, std::span<const float>(to_floats(in.epilogue.residual)), "residual");
+    Buffer<float> Y(ctx, std::size_t(p.output_elements()), "Y");
+    for (const auto& impl : ops::conv_list()) {
+      if (!impl->applicable(p, ctx.device()).empty()) continue;
+      std::vector<ops::Params> sets = param_sets(impl->name());
+      sets.resize(std::min<std::size_t>(sets.size(), 2));   // a GCN shape and a CPU vector shape
+      for (const auto& params : sets) {
+        if (!impl->check_params(params, ctx.device()).empty()) continue;
+        SCOPED_TRACE(fmt::format("{} {} [{}]", impl->name(), p.str(), params.str()));
+        float poison_value;
+        std::memcpy(&poison_value, &poison, sizeof poison_value);
+        Y.upload(std::vector<float>(std::size_t(p.output_elements()), poison_value));
+        ops::ConvArgs args;
+        args.x = X.handle();
+        args.w = Wt.handle();
+        args.y = Y.handle();
+        args.bias = bias.handle();
+        args.residual = residual.handle();
+        args.activation = Activation::relu;
+        args.f32_storage = true;
+        impl->launch(ctx.impl(), p, params, args).wait();
+        const std::vector<float> out = Y.to_vector();
+        for (std::size_t i = 0; i < out.size(); ++i) {
+          std::uint32_t bits;
+          std::memcpy(&bits, &out[i], sizeof bits);
+          ASSERT_NE(bits, poison) << "output element " << i << " never written";
+        }
+        EXPECT_LE(reference::relative_error(out, want), reference::kConvF16Tolerance);
+        ++runs;
+      }
+    }
+  }
+  EXPECT_GE(runs, 12) << "each Impl should have run at least one problem";
+}
+
 // ---- dispatch ----
 
 DeviceInfo fake_device(DeviceType type) {
@@ -187,12 +237,15 @@ std::string chosen(const std::string& problem, DeviceType type) {
 
 TEST(ConvChoice, SpecialisedImplsTakeTheirLayers) {
   for (DeviceType t : {DeviceType::cpu, DeviceType::gpu}) {
-    EXPECT_EQ(chosen("conv_f16:n1c64h56w56k64r3s3p1u1", t), "conv_f16_winograd");
+    EXPECT_EQ(chosen("conv_f16:n1c64h56w56k64r3s3p1u1", t), "conv_f16_winograd4");
+    EXPECT_EQ(chosen("conv_f16:n1c256h14w14k256r3s3p1u1", t), "conv_f16_winograd");   // small images: F(2x2)
+    EXPECT_EQ(chosen("conv_f16:n1c512h7w7k512r3s3p1u1", t), "conv_f16_winograd");
     EXPECT_EQ(chosen("conv_f16:n1c144h56w56k144r3s3p1u2g144", t), "conv_f16_depthwise");
     EXPECT_EQ(chosen("conv_f16:n1c96h56w56k24r1s1p0u1", t), "conv_f16_gemm1x1");
   }
   // Few channels: Winograd's transforms would cost more than the multiplies they save.
   EXPECT_NE(chosen("conv_f16:n1c3h32w32k8r3s3p1u1", DeviceType::gpu), "conv_f16_winograd");
+  EXPECT_NE(chosen("conv_f16:n1c3h32w32k8r3s3p1u1", DeviceType::gpu), "conv_f16_winograd4");
   EXPECT_EQ(chosen("conv_f16:n1c3h224w224k64r7s7p3u2", DeviceType::gpu), "conv_f16_direct");
   EXPECT_EQ(chosen("conv_f16:n1c3h224w224k64r7s7p3u2", DeviceType::cpu), "conv_f16_igemm");
   EXPECT_EQ(chosen("conv_f16:n1c64h56w56k128r1s1p0u2", DeviceType::cpu), "conv_f16_igemm");

@@ -14,7 +14,7 @@ namespace ellesmere::ops {
 
 // What a launch needs beyond the problem.
 struct ConvArgs {
-  cl_mem x = nullptr;          // N x C x H x W halves
+  cl_mem x = nullptr;          // N x C x H x W halves (floats with f32_storage below, as W, Y and the residual)
   cl_mem w = nullptr;          // K x C/G x R x S halves
   cl_mem y = nullptr;          // N x K x OH x OW halves
   cl_mem bias = nullptr;       // optional, K floats
@@ -22,7 +22,12 @@ struct ConvArgs {
   ConvEpilogue::Activation activation = ConvEpilogue::Activation::none;
   float clip_min = 0.0f;
   float clip_max = 0.0f;
+  // X, W, Y and the residual in fp32 instead of half (kernels built with -DCONV_STORE_F32): not offered by the public
+  // API; the benchmarks run it beside the half storage to measure what half storage saves.
+  bool f32_storage = false;
 
+  // The defines f32_storage adds to the build options ("" or " -DCONV_STORE_F32").
+  std::string storage_defines() const { return f32_storage ? " -DCONV_STORE_F32" : ""; }
   // The kernels' epilogue switches (kernels/conv/conv_common.h: EPI_BIAS 1, EPI_RESIDUAL 2, EPI_RELU 4, EPI_CLIP 8).
   cl_int epilogue_flags() const;
 };
@@ -66,6 +71,7 @@ const std::vector<std::unique_ptr<ConvImpl>>& conv_list();
 std::pair<const ConvImpl*, Params> choose_conv(const ConvProblem& problem, const DeviceInfo& device,
                                                const std::string& requested);
 std::unique_ptr<ConvImpl> make_conv_f16_winograd();
+std::unique_ptr<ConvImpl> make_conv_f16_winograd4();
 std::unique_ptr<ConvImpl> make_conv_f16_depthwise();
 std::unique_ptr<ConvImpl> make_conv_f16_gemm1x1();
 std::unique_ptr<ConvImpl> make_conv_f16_direct();

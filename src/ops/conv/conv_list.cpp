@@ -9,7 +9,8 @@ namespace ellesmere::ops {
 const std::vector<std::unique_ptr<ConvImpl>>& conv_list() {
   static const auto* list = [] {
     auto* l = new std::vector<std::unique_ptr<ConvImpl>>();
-    l->push_back(make_conv_f16_winograd());    // 3x3, stride 1, no dilation, enough channels: fewer multiply-adds
+    l->push_back(make_conv_f16_winograd4());   // 3x3, stride 1, no dilation, enough channels: 4x fewer multiplies
+    l->push_back(make_conv_f16_winograd());    // the same layers when F(4x4)'s tiles would be mostly padding
     l->push_back(make_conv_f16_depthwise());   // one input channel per group (MobileNet)
     l->push_back(make_conv_f16_gemm1x1());     // 1x1, no padding: a plain GEMM per image
     l->push_back(make_conv_f16_direct());      // input tiles in local memory (GPUs)
@@ -66,7 +67,7 @@ std::string ConvImpl::check_work_group(int lx, int ly, const DeviceInfo& device)
 
 EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
                                   const ConvArgs& a, const LaunchShape& s) const {
-  cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + window_defines(p));
+  cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + window_defines(p) + a.storage_defines());
   detail::set_args(k, name(), cl_int(p.n), cl_int(p.c), cl_int(p.h), cl_int(p.w), cl_int(p.k), cl_int(p.out_h()),
                    cl_int(p.out_w()), cl_int(p.pad_top), cl_int(p.pad_left), cl_int(p.groups), a.x, a.w, a.bias,
                    a.residual, a.epilogue_flags(), a.clip_min, a.clip_max, a.y);
