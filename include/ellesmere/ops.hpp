@@ -398,6 +398,16 @@ struct ConvOptions {
 EventList conv2d_f16(Context& context, const ConvProblem& problem, const Buffer<std::uint16_t>& x,
                      const Buffer<std::uint16_t>& w, Buffer<std::uint16_t>& y, const ConvOptions& options = {});
 
+// Any other element type is a compile-time error that says what to do (tests/compile_fail/conv_f32_buffers.cpp).
+template <typename TX, typename TW, typename TY>
+EventList conv2d_f16(Context&, const ConvProblem&, const Buffer<TX>&, const Buffer<TW>&, Buffer<TY>&,
+                     const ConvOptions& = {}) {
+  static_assert(sizeof(TX) == 0,
+                "conv2d_f16 takes X, W and Y as half bit patterns, Buffer<std::uint16_t>: convert fp32 data with "
+                "ellesmere::to_halves (ellesmere/quant.hpp) and results back with to_floats");
+  return {};
+}
+
 // The FP16 convolution Impls in dispatch order.
 std::vector<std::string> conv2d_f16_impls();
 

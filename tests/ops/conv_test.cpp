@@ -169,8 +169,12 @@ TEST(ConvDeterminism, SameBitsEveryRun) {
 }
 
 // The fp32-storage build of every Impl (-DCONV_STORE_F32: what the benchmarks measure half storage against) computes
-// the same convolution from the halves' values: the same reference and bound (its output is not rounded to half, so
-// it is closer), every output written, the fused epilogue on.
+// the same convolution from the halves' values, every output written, the fused epilogue on. Its output is not
+// rounded to half, so only fp32 accumulation order and Winograd's fp32 transforms separate it from the reference:
+// measured at most 9.7e-7 (F(4x4), 16 channels), growing about as sqrt(channels); 1e-5 leaves room and still fails
+// an output rounded to half (up to 4.9e-4).
+constexpr double kF32StorageTolerance = 1e-5;
+
 TEST(ConvF32Storage, MatchesReference) {
   Context& ctx = shared_context();
   const std::vector<std::string> problems = {"conv_f16:n1c16h9w9k16r3s3p1u1", "conv_f16:n2c17h7w13k5r3s3p1u2",
@@ -210,7 +214,7 @@ TEST(ConvF32Storage, MatchesReference) {
           std::memcpy(&bits, &out[i], sizeof bits);
           ASSERT_NE(bits, poison) << "output element " << i << " never written";
         }
-        EXPECT_LE(reference::relative_error(out, want), reference::kConvF16Tolerance);
+        EXPECT_LE(reference::relative_error(out, want), kF32StorageTolerance);
         ++runs;
       }
     }
