@@ -7,6 +7,7 @@
 #include "ops/quant/quantize_impl.hpp"
 #include "ops/spmm/spmm_impl.hpp"
 #include "ops/conv/conv_impl.hpp"
+#include "ops/snn/snn_impl.hpp"
 
 namespace ellesmere::ops {
 
@@ -19,6 +20,7 @@ std::vector<const ImplBase*> all_impls() {
   for (const auto& impl : conv_list()) out.push_back(impl.get());
   for (const auto& impl : quantize_linear_list()) out.push_back(impl.get());
   for (const auto& impl : dequantize_linear_list()) out.push_back(impl.get());
+  for (const auto& impl : snn_list()) out.push_back(impl.get());
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ellesmere/ops.hpp"
+#include "ellesmere/snn.hpp"
 
 namespace ellesmere::reference {
 
@@ -133,5 +134,17 @@ struct ProblemLine {
 std::vector<ProblemLine> read_problem_file(const std::string& path);
 // The problems of a file carrying tag.
 std::vector<std::string> problems_tagged(const std::string& path, std::string_view tag);
+
+// ---- spiking networks ----
+// Membrane potential bound between the device and the reference, in mV: max |v_device - v_ref| over probed samples.
+// The update arithmetic is the same, operation for operation (snn.h's exp, no contraction, integer input sums), so
+// on an IEEE device without contraction the two agree bit for bit; the bound allows a device whose division or
+// subnormals differ in the last bit, which then stays within a few ulp of |v| <= 100 mV.
+inline constexpr double kSnnVoltageTolerance = 1e-3;
+
+// A host simulation of exactly the kernels' equations and step order (include/ellesmere/snn.hpp), neuron by neuron
+// and spike by spike, on the same compiled arrays: spikes sorted as simulate() sorts them, probes, population
+// spike counts and synaptic events. wall_seconds is the host's time.
+snn::SimulationResult snn_ref(const snn::Network& net);
 
 }  // namespace ellesmere::reference

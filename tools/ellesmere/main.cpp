@@ -1,6 +1,7 @@
-// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report. Later issues add subcommands.
+// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn. Later issues add subcommands.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "ellesmere/ops.hpp"
 #include "ellesmere/profile.hpp"
 #include "ellesmere/quant.hpp"
+#include "ellesmere/snn.hpp"
 #include "ellesmere/tensor_io.hpp"
 #include "reference/reference.hpp"
 #include "runtime/context_impl.hpp"
@@ -238,6 +240,106 @@ int cmd_quantize_report(const std::vector<std::string>& files, const std::vector
   return 0;
 }
 
+
+// `ellesmere snn NET.json --out spikes.csv`: simulate a network description on the device, write the spikes, print a
+// summary (rates, wall time per biological second, updates and synaptic events per second); --verify reruns it on
+// the host reference and compares spike trains and the probes' membrane potentials.
+int cmd_snn(const std::string& device, const std::string& path, const std::string& out, int steps_per_sync,
+            bool verify, bool json, bool profile) {
+  const snn::Network net = snn::load_network(path);
+  Context ctx(device);
+  snn::SimulationOptions options;
+  options.steps_per_sync = steps_per_sync;
+  options.profile = profile;
+  const snn::SimulationResult r = snn::simulate(ctx, net, options);
+  if (!out.empty()) {
+    std::ofstream f(out);
+    if (!f) throw FileError(out, "cannot open for writing");
+    snn::write_spikes_csv(f, net, r);
+    f.close();
+    if (!f) throw FileError(out, "write failed");
+  }
+  const double bio_s = double(r.steps) * r.dt_ms * 1e-3;
+  std::int64_t neurons = 0, synapses_hint = 0;
+  for (const auto& p : net.populations) neurons += p.size;
+  (void)synapses_hint;
+  nlohmann::json summary{{"network", path},
+                         {"device", ctx.device().name},
+                         {"device_key", ctx.device().key},
+                         {"neurons", neurons},
+                         {"steps", r.steps},
+                         {"dt_ms", r.dt_ms},
+                         {"steps_per_sync", r.steps_per_sync},
+                         {"wall_s", r.wall_seconds},
+                         {"wall_s_per_bio_s", bio_s > 0 ? r.wall_seconds / bio_s : 0.0},
+                         {"neuron_updates_per_s", r.wall_seconds > 0 ? double(neurons) * double(r.steps) / r.wall_seconds : 0.0},
+                         {"synaptic_events", r.synaptic_events},
+                         {"synaptic_events_per_s", r.wall_seconds > 0 ? double(r.synaptic_events) / r.wall_seconds : 0.0},
+                         {"recorded_spikes", r.spikes.size()}};
+  nlohmann::json rates = nlohmann::json::object();
+  for (std::size_t p = 0; p < net.populations.size(); ++p) rates[net.populations[p].name] = r.rate_hz(net, int(p));
+  summary["rates_hz"] = rates;
+  if (profile) {
+    summary["profile"] = {{"update_s", r.update_seconds}, {"propagate_s", r.propagate_seconds},
+                          {"probe_s", r.probe_seconds},
+                          {"overhead_s", r.wall_seconds - r.update_seconds - r.propagate_seconds - r.probe_seconds}};
+  }
+  bool ok = true;
+  if (verify) {
+    const snn::SimulationResult ref = reference::snn_ref(net);
+    std::size_t mismatched = 0;
+    {
+      // Symmetric difference of the two sorted spike lists.
+      std::size_t i = 0, j = 0;
+      const auto less = [](const snn::Spike& a, const snn::Spike& b) {
+        return std::tie(a.step, a.population, a.index) < std::tie(b.step, b.population, b.index);
+      };
+      while (i < r.spikes.size() || j < ref.spikes.size()) {
+        if (j == ref.spikes.size() || (i < r.spikes.size() && less(r.spikes[i], ref.spikes[j]))) { ++mismatched; ++i; }
+        else if (i == r.spikes.size() || less(ref.spikes[j], r.spikes[i])) { ++mismatched; ++j; }
+        else { ++i; ++j; }
+      }
+    }
+    double max_dv = 0;
+    for (std::size_t k = 0; k < r.probes.size() && k < ref.probes.size(); ++k) {
+      for (std::size_t e = 0; e < r.probes[k].values.size() && e < ref.probes[k].values.size(); ++e) {
+        max_dv = std::max(max_dv, double(std::fabs(r.probes[k].values[e] - ref.probes[k].values[e])));
+      }
+    }
+    ok = mismatched == 0 && max_dv <= reference::kSnnVoltageTolerance;
+    summary["verify"] = {{"reference_spikes", ref.spikes.size()}, {"mismatched_spikes", mismatched},
+                         {"max_probe_difference", max_dv}, {"reference_wall_s", ref.wall_seconds}, {"ok", ok}};
+  }
+  if (json) {
+    std::cout << summary.dump(2) << '\n';
+  } else {
+    fmt::print("{}: {} neurons, {} steps of {} ms on {} ({})\n", path, neurons, r.steps, r.dt_ms, ctx.device().name,
+               ctx.device().key);
+    for (std::size_t p = 0; p < net.populations.size(); ++p) {
+      fmt::print("  {:<16} {:>8} neurons {:>10} spikes {:>9.2f} Hz\n", net.populations[p].name, net.populations[p].size,
+                 r.population_spikes[p], r.rate_hz(net, int(p)));
+    }
+    fmt::print("wall {:.3f} s ({:.3f} s per biological second, {} steps per host round trip), {:.3g} neuron "
+               "updates/s, {} synaptic events ({:.3g}/s) [measured on {}]\n",
+               r.wall_seconds, bio_s > 0 ? r.wall_seconds / bio_s : 0.0, r.steps_per_sync,
+               summary["neuron_updates_per_s"].get<double>(), r.synaptic_events,
+               summary["synaptic_events_per_s"].get<double>(), ctx.device().key);
+    if (profile) {
+      fmt::print("device time: update {:.3f} s, propagate {:.3f} s, probes {:.3f} s; launches and round trips {:.3f} s\n",
+                 r.update_seconds, r.propagate_seconds, r.probe_seconds,
+                 summary["profile"]["overhead_s"].get<double>());
+    }
+    if (!out.empty()) fmt::print("spikes: {} rows in {}\n", r.spikes.size(), out);
+    if (verify) {
+      fmt::print("verify: {} reference spikes, {} mismatched, max probe difference {:.3g} mV (bound {}): {}\n",
+                 summary["verify"]["reference_spikes"].get<std::size_t>(),
+                 summary["verify"]["mismatched_spikes"].get<std::size_t>(), summary["verify"]["max_probe_difference"].get<double>(),
+                 reference::kSnnVoltageTolerance, ok ? "ok" : "MISMATCH");
+    }
+  }
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -284,6 +386,18 @@ int main(int argc, char** argv) {
   qreport->add_option("--format", qr_formats, "Formats: q4_0, q8_0, q<bits>g<group>[_z] (default q4_0 q4g128_z q8_0)");
   qreport->add_flag("--kn", qr_kn, "The files hold K x N (MatMul's B) instead of N x K");
 
+  std::string snn_file, snn_out;
+  int snn_sps = 0;
+  bool snn_verify = false, snn_json = false, snn_profile = false;
+  auto* snn_cmd = app.add_subcommand("snn", "Simulate a spiking network (JSON description) and write its spikes as "
+                                            "time_ms,population,index rows; tools/snn-raster.py plots them");
+  snn_cmd->add_option("network", snn_file, "Network description (.json)")->required();
+  snn_cmd->add_option("--out", snn_out, "Spike CSV to write");
+  snn_cmd->add_option("--steps-per-sync", snn_sps, "Steps enqueued per host round trip (default: tuned)");
+  snn_cmd->add_flag("--verify", snn_verify, "Also run the host reference and compare spikes and probes");
+  snn_cmd->add_flag("--json", snn_json, "Print the summary as JSON");
+  snn_cmd->add_flag("--profile", snn_profile, "Time each kernel with OpenCL events (update, propagate, probes)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*devices) return cmd_devices(device, json);
@@ -292,6 +406,7 @@ int main(int argc, char** argv) {
     if (*show) return cmd_profile_show(device, which);
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
+    if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_sps, snn_verify, snn_json, snn_profile);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';
     return 1;
