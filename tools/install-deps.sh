@@ -17,6 +17,8 @@ packages=(
   libonnx-testdata
   # peer libraries the benchmarks compare with, where installed (oneDNN int8 matmul)
   libdnnl-dev libviennacl-dev libopencv-dev
+  # spiking networks: Brian2 (the peer of bench_snn, cython runtime) and matplotlib (tools/snn-raster.py)
+  python3-brian cython3 python3-matplotlib
   nlohmann-json3-dev libcli11-dev libfmt-dev libprotobuf-dev protobuf-compiler libonnx-dev
 )
 

@@ -211,5 +211,7 @@ SimulationResult simulate(Context& context, const Network& net, const Simulation
 
 // "time_ms,population,index" rows (a header line, then one row per spike, times with dt's precision).
 void write_spikes_csv(std::ostream& out, const Network& net, const SimulationResult& result);
+// "time_ms,population,variable,index,value" rows, one per probed neuron and sample.
+void write_probes_csv(std::ostream& out, const Network& net, const SimulationResult& result);
 
 }  // namespace ellesmere::snn

@@ -157,7 +157,9 @@ void snn_update(const int step, const int n_total, const int n_pops, const int r
   const floatv x0 = LOADV(x, g0);
   const intv last = LOADV(last_spike, g0);
   const intv lane = g0 + LANES;
-  const intv refractory = (step - last) < pi[ELLESMERE_SNN_PI_REF_STEPS];
+  // Not refractory: its own comparison, never a negated one. oclgrind 21.10 evaluates (a < b) == 0 on vectors to 1
+  // per true lane instead of -1 (seen with printf in this kernel), which select() and any() then read as false.
+  const intv active = (step - last) >= pi[ELLESMERE_SNN_PI_REF_STEPS];
   floatv input = (floatv)(pf[ELLESMERE_SNN_PF_I_EXT]);
   for (int c = 0; c < n_currents; ++c) {
     __global const int* ci = cur_int + c * ELLESMERE_SNN_CUR_INTS;
@@ -188,11 +190,11 @@ void snn_update(const int step, const int n_total, const int n_pops, const int r
       thresh = thresh + x1;
     }
   }
-  v1 = select(v1, v0, refractory);
+  v1 = select(v0, v1, active);
   STOREV(e * pf[ELLESMERE_SNN_PF_DECAY_E], ge, g0);
   STOREV(i * pf[ELLESMERE_SNN_PF_DECAY_I], gi, g0);
   // 3. Threshold (padding lanes never spike), 5. reset; 4. propagation in emit_spike or snn_propagate.
-  const intv fire = (!refractory) & (v1 > thresh) & (lane < end);
+  const intv fire = active & (v1 > thresh) & (lane < end);
   STOREV(select(v1, (floatv)(pf[ELLESMERE_SNN_PF_V_RESET]), fire), v, g0);
   if (model == ELLESMERE_SNN_IZHIKEVICH || model == ELLESMERE_SNN_LIF_ADAPTIVE) {
     x1 = select(x1, x1 + pf[ELLESMERE_SNN_PF_D], fire);

@@ -259,10 +259,33 @@ SimulationResult simulate(Context& context, const Network& net, const Simulation
   return result;
 }
 
-void write_spikes_csv(std::ostream& out, const Network& net, const SimulationResult& result) {
-  // Enough decimals to tell steps apart: dt = 0.1 ms needs one, 0.025 ms three.
+namespace {
+
+// Enough decimals to tell steps apart: dt = 0.1 ms needs one, 0.025 ms three.
+int time_decimals(double dt_ms) {
   int decimals = 0;
-  for (double d = net.dt_ms; decimals < 9 && std::fabs(d - std::round(d)) > 1e-9; d *= 10) ++decimals;
+  for (double d = dt_ms; decimals < 9 && std::fabs(d - std::round(d)) > 1e-9; d *= 10) ++decimals;
+  return decimals;
+}
+
+}  // namespace
+
+void write_probes_csv(std::ostream& out, const Network& net, const SimulationResult& result) {
+  const int decimals = time_decimals(net.dt_ms);
+  out << "time_ms,population,variable,index,value\n";
+  for (const ProbeTrace& t : result.probes) {
+    const std::size_t k = t.probe.neurons.size();
+    for (std::size_t s = 0; s < t.steps.size(); ++s) {
+      for (std::size_t i = 0; i < k; ++i) {
+        out << fmt::format("{:.{}f},{},{},{},{:.9g}\n", double(t.steps[s]) * net.dt_ms, decimals, t.probe.population,
+                           t.probe.variable, t.probe.neurons[i], t.values[s * k + i]);
+      }
+    }
+  }
+}
+
+void write_spikes_csv(std::ostream& out, const Network& net, const SimulationResult& result) {
+  const int decimals = time_decimals(net.dt_ms);
   out << "time_ms,population,index\n";
   for (const Spike& s : result.spikes) {
     out << fmt::format("{:.{}f},{},{}\n", double(s.step) * net.dt_ms, decimals,

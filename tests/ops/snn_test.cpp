@@ -179,7 +179,8 @@ class SnnKernel : public ::testing::TestWithParam<NetCase> {};
 // scalar and vector neuron lanes.
 TEST_P(SnnKernel, MatchesReference) {
   const NetCase& c = GetParam();
-  const Network net = c.make(small_mode() ? c.small_size : c.size);
+  Network net = c.make(small_mode() ? c.small_size : c.size);
+  if (small_mode()) net.duration_ms = std::min(net.duration_ms, 50.0);   // oclgrind: fewer steps
   const SimulationResult ref = reference::snn_ref(net);
   for (const char* params : {"", "VN=1 FUSE=0 LU=32 LP=32 PG=3", "VN=4 FUSE=1 LU=64", "VN=16 FUSE=0 LU=16 PG=64 LP=256"}) {
     SimulationOptions o;
@@ -214,7 +215,7 @@ TEST(SnnDeterminism, SameSpikesForEveryLaunchGeometryAndRun) {
         if (!have_first) {
           first = r;
           have_first = true;
-          ASSERT_GT(first.spikes.size(), 100u);
+          ASSERT_GT(first.spikes.size(), small_mode() ? 10u : 100u);
           continue;
         }
         EXPECT_EQ(r.spikes, first.spikes) << "LU=LP=" << lu << " " << variant << " run " << run;
@@ -263,7 +264,7 @@ TEST(SnnLif, ConstantCurrentFiresAtTheAnalyticRate) {
 TEST(SnnDelays, SpikesArriveAfterTheirDelayInSteps) {
   for (double delay_ms : {0.0, 0.1, 2.5, 7.0}) {
     Network net;
-    net.duration_ms = 30;
+    net.duration_ms = small_mode() ? 20 : 30;
     Population src;
     src.name = "src";
     src.model = Model::spike_times;
@@ -279,6 +280,7 @@ TEST(SnnDelays, SpikesArriveAfterTheirDelayInSteps) {
     const std::int64_t d = std::llround(delay_ms / net.dt_ms);
     std::vector<Spike> expected{{10, 0, 0}, {10 + d + 1, 1, 0}, {30, 0, 1}, {30 + d + 1, 1, 1},
                                 {120, 0, 1}, {120 + d + 1, 1, 1}};
+    std::erase_if(expected, [&](const Spike& s) { return s.step >= net.steps(); });
     std::sort(expected.begin(), expected.end(), [](const Spike& a, const Spike& b) {
       return std::tie(a.step, a.population, a.index) < std::tie(b.step, b.population, b.index);
     });

@@ -244,8 +244,8 @@ int cmd_quantize_report(const std::vector<std::string>& files, const std::vector
 // `ellesmere snn NET.json --out spikes.csv`: simulate a network description on the device, write the spikes, print a
 // summary (rates, wall time per biological second, updates and synaptic events per second); --verify reruns it on
 // the host reference and compares spike trains and the probes' membrane potentials.
-int cmd_snn(const std::string& device, const std::string& path, const std::string& out, int steps_per_sync,
-            bool verify, bool json, bool profile) {
+int cmd_snn(const std::string& device, const std::string& path, const std::string& out, const std::string& probes_out,
+            int steps_per_sync, bool verify, bool json, bool profile) {
   const snn::Network net = snn::load_network(path);
   Context ctx(device);
   snn::SimulationOptions options;
@@ -258,6 +258,13 @@ int cmd_snn(const std::string& device, const std::string& path, const std::strin
     snn::write_spikes_csv(f, net, r);
     f.close();
     if (!f) throw FileError(out, "write failed");
+  }
+  if (!probes_out.empty()) {
+    std::ofstream f(probes_out);
+    if (!f) throw FileError(probes_out, "cannot open for writing");
+    snn::write_probes_csv(f, net, r);
+    f.close();
+    if (!f) throw FileError(probes_out, "write failed");
   }
   const double bio_s = double(r.steps) * r.dt_ms * 1e-3;
   std::int64_t neurons = 0, synapses_hint = 0;
@@ -386,13 +393,14 @@ int main(int argc, char** argv) {
   qreport->add_option("--format", qr_formats, "Formats: q4_0, q8_0, q<bits>g<group>[_z] (default q4_0 q4g128_z q8_0)");
   qreport->add_flag("--kn", qr_kn, "The files hold K x N (MatMul's B) instead of N x K");
 
-  std::string snn_file, snn_out;
+  std::string snn_file, snn_out, snn_probes;
   int snn_sps = 0;
   bool snn_verify = false, snn_json = false, snn_profile = false;
   auto* snn_cmd = app.add_subcommand("snn", "Simulate a spiking network (JSON description) and write its spikes as "
                                             "time_ms,population,index rows; tools/snn-raster.py plots them");
   snn_cmd->add_option("network", snn_file, "Network description (.json)")->required();
-  snn_cmd->add_option("--out", snn_out, "Spike CSV to write");
+  snn_cmd->add_option("--out", snn_out, "Spike CSV to write (time_ms,population,index)");
+  snn_cmd->add_option("--probes", snn_probes, "Probe CSV to write (time_ms,population,variable,index,value)");
   snn_cmd->add_option("--steps-per-sync", snn_sps, "Steps enqueued per host round trip (default: tuned)");
   snn_cmd->add_flag("--verify", snn_verify, "Also run the host reference and compare spikes and probes");
   snn_cmd->add_flag("--json", snn_json, "Print the summary as JSON");
@@ -406,7 +414,7 @@ int main(int argc, char** argv) {
     if (*show) return cmd_profile_show(device, which);
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
-    if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_sps, snn_verify, snn_json, snn_profile);
+    if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_probes, snn_sps, snn_verify, snn_json, snn_profile);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';
     return 1;
