@@ -146,5 +146,8 @@ inline constexpr double kSnnVoltageTolerance = 1e-3;
 // and spike by spike, on the same compiled arrays: spikes sorted as simulate() sorts them, probes, population
 // spike counts and synaptic events. wall_seconds is the host's time.
 snn::SimulationResult snn_ref(const snn::Network& net);
+// Spikes in one list and not the other (both sorted as simulate() sorts them): the size of their symmetric
+// difference.
+std::size_t snn_spike_mismatches(const std::vector<snn::Spike>& a, const std::vector<snn::Spike>& b);
 
 }  // namespace ellesmere::reference

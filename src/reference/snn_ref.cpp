@@ -145,4 +145,21 @@ snn::SimulationResult snn_ref(const snn::Network& net) {
   return r;
 }
 
+std::size_t snn_spike_mismatches(const std::vector<snn::Spike>& a, const std::vector<snn::Spike>& b) {
+  const auto less = [](const snn::Spike& x, const snn::Spike& y) {
+    return std::tie(x.step, x.population, x.index) < std::tie(y.step, y.population, y.index);
+  };
+  std::size_t i = 0, j = 0, bad = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && less(a[i], b[j]))) {
+      ++bad, ++i;
+    } else if (i == a.size() || less(b[j], a[i])) {
+      ++bad, ++j;
+    } else {
+      ++i, ++j;
+    }
+  }
+  return bad;
+}
+
 }  // namespace ellesmere::reference

@@ -124,29 +124,12 @@ Network adaptive_poisson_net(std::int64_t n) {
   return net;
 }
 
-std::size_t spike_mismatches(const std::vector<Spike>& a, const std::vector<Spike>& b) {
-  std::size_t i = 0, j = 0, bad = 0;
-  const auto less = [](const Spike& x, const Spike& y) {
-    return std::tie(x.step, x.population, x.index) < std::tie(y.step, y.population, y.index);
-  };
-  while (i < a.size() || j < b.size()) {
-    if (j == b.size() || (i < a.size() && less(a[i], b[j]))) {
-      ++bad, ++i;
-    } else if (i == a.size() || less(b[j], a[i])) {
-      ++bad, ++j;
-    } else {
-      ++i, ++j;
-    }
-  }
-  return bad;
-}
-
 // Device against reference: identical spikes, counts and events; probes within kSnnVoltageTolerance (the same
 // samples: steps and count).
 void expect_matches(const Network& net, const SimulationResult& dev, const SimulationResult& ref,
                     const std::string& what) {
   ASSERT_GT(ref.spikes.size(), 10u) << what << ": the reference network hardly spikes; the test would be vacuous";
-  EXPECT_EQ(spike_mismatches(dev.spikes, ref.spikes), 0u)
+  EXPECT_EQ(reference::snn_spike_mismatches(dev.spikes, ref.spikes), 0u)
       << what << ": " << dev.spikes.size() << " device spikes, " << ref.spikes.size() << " reference spikes";
   EXPECT_EQ(dev.population_spikes, ref.population_spikes) << what;
   EXPECT_EQ(dev.synaptic_events, ref.synaptic_events) << what;
@@ -292,7 +275,7 @@ TEST(SnnDelays, SpikesArriveAfterTheirDelayInSteps) {
       return std::tie(a.step, a.population, a.index) < std::tie(b.step, b.population, b.index);
     });
     EXPECT_EQ(r.spikes, expected) << "delay " << delay_ms << " ms";
-    EXPECT_EQ(spike_mismatches(r.spikes, reference::snn_ref(net).spikes), 0u);
+    EXPECT_EQ(reference::snn_spike_mismatches(r.spikes, reference::snn_ref(net).spikes), 0u);
   }
 }
 
@@ -312,7 +295,7 @@ TEST(SnnInputs, StepCurrentActsOnlyInItsWindowAndRange) {
     EXPECT_GE(s.step, 1000);
     EXPECT_LT(s.step, 2000);
   }
-  EXPECT_EQ(spike_mismatches(r.spikes, reference::snn_ref(net).spikes), 0u);
+  EXPECT_EQ(reference::snn_spike_mismatches(r.spikes, reference::snn_ref(net).spikes), 0u);
 }
 
 // Poisson sources: the rate within binomial bounds, the same spikes for the same seed whatever the launch, other
@@ -337,7 +320,7 @@ TEST(SnnPoisson, RateSeedAndLaunchIndependence) {
   EXPECT_EQ(simulate(shared_context(), net, o).spikes, a.spikes);
   EXPECT_EQ(reference::snn_ref(net).spikes, a.spikes);
   net.seed = 6;
-  EXPECT_GT(spike_mismatches(simulate(shared_context(), net).spikes, a.spikes), a.spikes.size());
+  EXPECT_GT(reference::snn_spike_mismatches(simulate(shared_context(), net).spikes, a.spikes), a.spikes.size());
 }
 
 // The record never drops spikes silently: a capacity smaller than a batch's spikes is an error naming the steps.

@@ -267,9 +267,7 @@ int cmd_snn(const std::string& device, const std::string& path, const std::strin
     if (!f) throw FileError(probes_out, "write failed");
   }
   const double bio_s = double(r.steps) * r.dt_ms * 1e-3;
-  std::int64_t neurons = 0, synapses_hint = 0;
-  for (const auto& p : net.populations) neurons += p.size;
-  (void)synapses_hint;
+  const std::int64_t neurons = net.neurons();
   nlohmann::json summary{{"network", path},
                          {"device", ctx.device().name},
                          {"device_key", ctx.device().key},
@@ -294,19 +292,7 @@ int cmd_snn(const std::string& device, const std::string& path, const std::strin
   bool ok = true;
   if (verify) {
     const snn::SimulationResult ref = reference::snn_ref(net);
-    std::size_t mismatched = 0;
-    {
-      // Symmetric difference of the two sorted spike lists.
-      std::size_t i = 0, j = 0;
-      const auto less = [](const snn::Spike& a, const snn::Spike& b) {
-        return std::tie(a.step, a.population, a.index) < std::tie(b.step, b.population, b.index);
-      };
-      while (i < r.spikes.size() || j < ref.spikes.size()) {
-        if (j == ref.spikes.size() || (i < r.spikes.size() && less(r.spikes[i], ref.spikes[j]))) { ++mismatched; ++i; }
-        else if (i == r.spikes.size() || less(ref.spikes[j], r.spikes[i])) { ++mismatched; ++j; }
-        else { ++i; ++j; }
-      }
-    }
+    const std::size_t mismatched = reference::snn_spike_mismatches(r.spikes, ref.spikes);
     double max_dv = 0;
     for (std::size_t k = 0; k < r.probes.size() && k < ref.probes.size(); ++k) {
       for (std::size_t e = 0; e < r.probes[k].values.size() && e < ref.probes[k].values.size(); ++e) {
