@@ -9,6 +9,7 @@
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -39,17 +40,23 @@ Inputs make_inputs(const GemmI8Problem& p) {
   return in;
 }
 
-void register_impl(const ops::GemmI8Impl& impl, const std::string& problem) {
+// defaults: time the Impl's default Params ("<impl>@default/<problem>") instead of the tuning lookup's, so one run
+// shows what tuning gained on this device.
+void register_impl(const ops::GemmI8Impl& impl, const std::string& problem, bool defaults = false) {
   benchmark::RegisterBenchmark(
-      (impl.name() + "/" + problem).c_str(),
-      [&impl, problem](benchmark::State& state) {
+      (impl.name() + (defaults ? "@default/" : "/") + problem).c_str(),
+      [&impl, problem, defaults](benchmark::State& state) {
         Context& ctx = env().context;
         const GemmI8Problem p = GemmI8Problem::parse(problem);
         if (std::string why = impl.applicable(p, ctx.device()); !why.empty()) {
           state.SkipWithError(("not applicable: " + why).c_str());
           return;
         }
-        const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        if (defaults) {
+          lookup.params = impl.space().defaults();
+          lookup.invalid = impl.check_params(lookup.params, ctx.device());
+        }
         if (!lookup.invalid.empty()) {
           state.SkipWithError(("default Params do not fit this device: " + lookup.invalid).c_str());
           return;
@@ -106,10 +113,15 @@ int main(int argc, char** argv) {
   using namespace ellesmere;
   try {
     const auto args = bench::parse_args(argc, argv, "gemm_i8");
+    const auto tune_list = reference::problems_tagged(args.problems_file, "tune");
+    const std::set<std::string> tuned(tune_list.begin(), tune_list.end());
     for (const auto& problem : bench::bench_problems(args)) {
       const GemmI8Problem p = GemmI8Problem::parse(problem);
       for (const auto& impl : ops::gemm_i8_list()) {
-        if (impl->applicable(p, select_device()).empty()) bench::register_impl(*impl, problem);
+        if (!impl->applicable(p, select_device()).empty()) continue;
+        bench::register_impl(*impl, problem);
+        // Problems the tuner covers ("tune" tag): the Impl's defaults beside the tuned Params, same run.
+        if (tuned.count(problem)) bench::register_impl(*impl, problem, true);
       }
       bench::register_pack(problem);
       const GemmProblem fp32{.m = p.m, .n = p.n, .k = p.k};

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -57,13 +58,19 @@ RawBuffer activations(Context& ctx, const GemmWqProblem& p) {
   return b;
 }
 
-void register_impl(const ops::GemmWqImpl& impl, const std::string& problem) {
+// defaults: time the Impl's default Params ("<impl>@default/<problem>") instead of the tuning lookup's, so one run
+// shows what tuning gained on this device.
+void register_impl(const ops::GemmWqImpl& impl, const std::string& problem, bool defaults = false) {
   benchmark::RegisterBenchmark(
-      (impl.name() + "/" + problem).c_str(),
-      [&impl, problem](benchmark::State& state) {
+      (impl.name() + (defaults ? "@default/" : "/") + problem).c_str(),
+      [&impl, problem, defaults](benchmark::State& state) {
         Context& ctx = env().context;
         const GemmWqProblem p = GemmWqProblem::parse(problem);
-        const auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        auto lookup = tuning::TuningDb::global().lookup(ctx.device(), impl, problem);
+        if (defaults) {
+          lookup.params = impl.space().defaults();
+          lookup.invalid = impl.check_params(lookup.params, ctx.device());
+        }
         if (!lookup.invalid.empty()) {
           state.SkipWithError(("default Params do not fit this device: " + lookup.invalid).c_str());
           return;
@@ -233,10 +240,15 @@ int main(int argc, char** argv) {
       }
     }
     const auto args = bench::parse_args(argc, argv, "gemm_wq");
+    const auto tune_list = reference::problems_tagged(args.problems_file, "tune");
+    const std::set<std::string> tuned(tune_list.begin(), tune_list.end());
     for (const auto& problem : bench::bench_problems(args)) {
       const GemmWqProblem p = GemmWqProblem::parse(problem);
       for (const auto& impl : ops::gemm_wq_list()) {
-        if (impl->applicable(p, select_device()).empty()) bench::register_impl(*impl, problem);
+        if (!impl->applicable(p, select_device()).empty()) continue;
+        bench::register_impl(*impl, problem);
+        // Problems the tuner covers ("tune" tag): the Impl's defaults beside the tuned Params, same run.
+        if (tuned.count(problem)) bench::register_impl(*impl, problem, true);
       }
       // Peers once per shape (they do not depend on the quantization format): beside the Q4_0 rows.
       if (p.bits == 4 && p.group == 32 && !p.zero_points) {

@@ -9,6 +9,7 @@
 #include "runtime/cl.hpp"
 #include "runtime/context_impl.hpp"
 #include "runtime/device_handles.hpp"
+#include "tuning/tuning_db.hpp"
 
 namespace ellesmere {
 
@@ -118,11 +119,13 @@ cl_event ContextImpl::marker() {
 }  // namespace detail
 
 Context::Context(std::string_view selector) {
+  tuning::TuningDb::global();   // read (and report) the tuning database now, not in the middle of a first launch
   auto handle = runtime::find_device(selector);
   impl_ = std::make_unique<detail::ContextImpl>(std::move(handle.device), std::move(handle.info));
 }
 
 Context::Context(const DeviceInfo& device) {
+  tuning::TuningDb::global();
   auto devices = runtime::enumerate_devices();
   auto it = std::find_if(devices.begin(), devices.end(), [&](const runtime::DeviceHandle& d) {
     return d.info.index == device.index && d.info.name == device.name &&

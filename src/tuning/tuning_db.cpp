@@ -1,6 +1,7 @@
 // Tuning database: parsing, layering, and the lookup hierarchy (exact -> nearest bucket -> family -> default).
 #include "tuning/tuning_db.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -73,17 +74,36 @@ std::string format_entry(const TuningEntry& e) {
   return fmt::format("{} {} {} {} {:.1f}", e.device, e.impl, e.problem, e.params.str(), e.time_us);
 }
 
+namespace {
+void load_shipped_and_user(TuningDb& d) {
+  for (const auto& f : runtime::embedded_tuning_db()) {
+    d.load_text(f.text, std::string("src/tuning/db/") + f.name, Layer::shipped);
+  }
+  d.load_file(TuningDb::user_file_path(), Layer::user);
+  for (const auto& w : d.warnings()) std::cerr << "ellesmere: warning: tuning database: " << w << '\n';
+  const auto entries = d.entries();
+  const auto user = std::count_if(entries.begin(), entries.end(), [](const TuningEntry& e) { return e.layer == Layer::user; });
+  runtime::log("tuning", fmt::format("database: {} shipped entries, {} from {}", entries.size() - std::size_t(user), user,
+                                     TuningDb::user_file_path()));
+}
+}  // namespace
+
 TuningDb& TuningDb::global() {
   static TuningDb* db = [] {
     auto* d = new TuningDb();   // never destroyed: lookups may run during static destruction of other objects
-    for (const auto& f : runtime::embedded_tuning_db()) {
-      d->load_text(f.text, std::string("src/tuning/db/") + f.name, Layer::shipped);
-    }
-    d->load_file(user_file_path(), Layer::user);
-    for (const auto& w : d->warnings()) std::cerr << "ellesmere: warning: tuning database: " << w << '\n';
+    load_shipped_and_user(*d);
     return d;
   }();
   return *db;
+}
+
+void TuningDb::reload() {
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [](const TuningEntry& e) { return e.layer != Layer::override_; });
+    warnings_.clear();
+  }
+  load_shipped_and_user(*this);
 }
 
 std::string TuningDb::user_file_path() {

@@ -55,6 +55,8 @@ class TuningDb {
   void load_file(const std::string& path, Layer layer);
   void add_override(TuningEntry entry);   // throws InvalidArgument on a malformed problem
   void clear_overrides();
+  // global(): drops the shipped and user entries and warnings and reads them again; overrides stay.
+  void reload();
 
   // The Params to use for impl on a problem: the most specific entry whose Params are valid on device, the
   // Impl's defaults when none is.

@@ -12,7 +12,9 @@
 
 #include "ellesmere/device.hpp"
 #include "ellesmere/error.hpp"
+#include "ellesmere/tuning.hpp"
 #include "ops/impl.hpp"
+#include "ops/impl_registry.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere::tuning {
@@ -444,6 +446,84 @@ TEST(TuningDbNames, LayerAndLevelNames) {
                   Level::impl_default}) {
     EXPECT_NE(std::string(level_name(l)), "");
   }
+}
+
+
+// The public functions (ellesmere/tuning.hpp) on the process-wide database: overrides above every file entry,
+// reload of the user's file, warnings with file:line, and errors naming the bad argument.
+TEST(TuningPublicApi, OverrideBeatsShippedAndIsCleared) {
+  const ops::ImplBase& gemv = *ops::find_impl("gemm_i8_gemv");
+  DeviceInfo dev = polaris_device();
+  dev.max_work_item_sizes = {256, 256, 256};
+  const std::string problem = "gemm_i8:m1n4096k4096";
+  const Lookup shipped = TuningDb::global().lookup(dev, gemv, problem);
+  ASSERT_TRUE(shipped.entry.has_value());   // src/tuning/db/polaris.txt
+  EXPECT_EQ(shipped.entry->layer, Layer::shipped);
+  set_override("amd-polaris-36cu", "gemm_i8_gemv", problem, "WGN=32 SPLITK=8");
+  const Lookup over = TuningDb::global().lookup(dev, gemv, problem);
+  ASSERT_TRUE(over.entry.has_value());
+  EXPECT_EQ(over.entry->layer, Layer::override_);
+  EXPECT_EQ(over.params.str(), "WGN=32 SPLITK=8 VW=1 MUL24=1");   // completed with the Impl's defaults
+  reload_database();                                               // overrides survive a reload
+  EXPECT_EQ(TuningDb::global().lookup(dev, gemv, problem).entry->layer, Layer::override_);
+  clear_overrides();
+  EXPECT_EQ(TuningDb::global().lookup(dev, gemv, problem).params, shipped.params);
+}
+
+TEST(TuningPublicApi, OverrideErrorsNameTheArgument) {
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  EXPECT_TRUE(contains(message([] { set_override("amd-polaris-36cu", "gemm_i8_nope", "gemm_i8:m1n8k8", "WGN=2"); }),
+                       "no Impl named \"gemm_i8_nope\""));
+  EXPECT_TRUE(contains(message([] { set_override("amd-polaris-36cu", "gemm_i8_gemv", "gemm_i8:m1n8k8", "TM=2"); }),
+                       "unknown parameter TM"));
+  EXPECT_TRUE(contains(message([] { set_override("amd-polaris-36cu", "gemm_i8_gemv", "gemm_i8:m1n8k8", "WGN=two"); }),
+                       "WGN=two"));
+  EXPECT_TRUE(contains(message([] { set_override("amd-polaris-36cu", "gemm_i8_gemv", "gemm_i8m1n8k8", "WGN=2"); }),
+                       "gemm_i8m1n8k8"));
+  EXPECT_TRUE(contains(message([] { set_override("amd-polaris-36cu", "gemm_i8_gemv", "gemm_f32:m1n8k8", "WGN=2"); }),
+                       "runs gemm_i8 problems, not \"gemm_f32:m1n8k8\""));
+  EXPECT_TRUE(contains(message([] { set_override("", "gemm_i8_gemv", "gemm_i8:m1n8k8", "WGN=2"); }), "device key"));
+}
+
+TEST(TuningPublicApi, ReloadReadsTheUserFileAndReportsCorruptLines) {
+  const fs::path dir = fs::temp_directory_path() / ("ellesmere-tuning-api-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "tuning.txt";
+  {
+    std::ofstream out(file);
+    out << "# a user's file\n"
+        << "amd-polaris-36cu gemm_i8_gemv gemm_i8:m1n4096k4096 WGN=8 SPLITK=32 12.5\n"
+        << "amd-polaris-36cu gemm_i8_gemv gemm_i8:m1n4096k4096 WGN=8 SPLITK=32\n";   // no time: corrupt
+  }
+  const char* old = std::getenv("ELLESMERE_TUNING_DB");
+  const std::string saved = old ? old : "";
+  ::setenv("ELLESMERE_TUNING_DB", file.c_str(), 1);
+  reload_database();
+  EXPECT_EQ(user_database_path(), file.string());
+  DeviceInfo dev = polaris_device();
+  dev.max_work_item_sizes = {256, 256, 256};
+  const Lookup r = TuningDb::global().lookup(dev, *ops::find_impl("gemm_i8_gemv"), "gemm_i8:m1n4096k4096");
+  ASSERT_TRUE(r.entry.has_value());
+  EXPECT_EQ(r.entry->layer, Layer::user);
+  EXPECT_EQ(r.entry->origin, file.string() + ":2");
+  const auto warnings = database_warnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(contains(warnings[0], file.string() + ":3: skipped")) << warnings[0];
+  if (old) {
+    ::setenv("ELLESMERE_TUNING_DB", saved.c_str(), 1);
+  } else {
+    ::unsetenv("ELLESMERE_TUNING_DB");
+  }
+  reload_database();
+  EXPECT_TRUE(database_warnings().empty());
+  fs::remove_all(dir);
 }
 
 }  // namespace

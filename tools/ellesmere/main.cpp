@@ -1,4 +1,4 @@
-// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn. Later issues add subcommands.
+// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn, tune show. Later issues add subcommands.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
 #include <chrono>
 #include <fstream>
@@ -19,8 +19,12 @@
 #include "ellesmere/snn.hpp"
 #include "ellesmere/tensor_io.hpp"
 #include "reference/reference.hpp"
+#include "ops/impl_registry.hpp"
+#include "ops/problem_text.hpp"
+#include "ops/target_limits.hpp"
 #include "runtime/context_impl.hpp"
 #include "selfcheck.hpp"
+#include "tuning/tuning_db.hpp"
 
 namespace {
 
@@ -333,6 +337,57 @@ int cmd_snn(const std::string& device, const std::string& path, const std::strin
   return ok ? 0 : 1;
 }
 
+// `ellesmere tune show PROBLEM`: for every Impl of the problem's op with tunables, the Params the lookup gives on this
+// device (or the RX 580 target) and where they come from: the entry (file:line, layer) and its level in the hierarchy
+// exact problem -> nearest problem -> device family -> Impl default, plus entries passed over and why.
+int cmd_tune_show(const std::string& selector, const std::string& problem, const std::string& target) {
+  const std::string op = ops::ProblemText::parse(problem).op;
+  std::optional<Context> ctx;
+  std::string key, family;
+  DeviceInfo limits;
+  if (target.empty()) {
+    ctx.emplace(selector);
+    limits = ctx->device();
+    key = limits.key, family = limits.family;
+  } else if (target == "rx580" || target == "polaris") {
+    const ops::TargetLimits t = ops::polaris_limits();
+    limits = t.as_device();
+    key = t.device_key, family = t.device_family;
+  } else {
+    throw InvalidArgument(fmt::format("unknown target \"{}\" (known: rx580)", target));
+  }
+  auto& db = tuning::TuningDb::global();
+  const auto entries = db.entries();
+  std::size_t layers[3] = {0, 0, 0};
+  for (const auto& e : entries) ++layers[int(e.layer)];
+  std::cout << fmt::format("{} on {} (family {}){}\n", problem, key, family,
+                           target.empty() ? "" : fmt::format(", limits of {}", ops::polaris_limits().name));
+  std::cout << fmt::format("database: {} shipped entries, {} user entries ({}), {} runtime overrides\n", layers[0],
+                           layers[1], tuning::TuningDb::user_file_path(), layers[2]);
+  bool any = false;
+  for (const ops::ImplBase* impl : ops::all_impls()) {
+    if (impl->op() != op) continue;
+    any = true;
+    if (impl->space().params.empty()) {
+      std::cout << fmt::format("  {:<24} no tunable parameters\n", impl->name());
+      continue;
+    }
+    const tuning::Lookup l = db.lookup(key, family, limits, *impl, problem);
+    std::cout << fmt::format("  {:<24} {}\n", impl->name(), l.params.str());
+    std::cout << fmt::format("  {:<24} from: {}", "", tuning::level_name(l.level));
+    if (l.entry) {
+      std::cout << fmt::format(" ({} layer, {}: {} {} {:.1f} us)", tuning::layer_name(l.entry->layer), l.entry->origin,
+                               l.entry->device, l.entry->problem, l.entry->time_us);
+    }
+    std::cout << '\n';
+    if (!l.invalid.empty()) std::cout << fmt::format("  {:<24} the defaults do not fit: {}\n", "", l.invalid);
+    for (const auto& s : l.skipped) std::cout << fmt::format("  {:<24} passed over: {}\n", "", s);
+  }
+  if (!any) throw InvalidArgument(fmt::format("no Impl runs op \"{}\"", op));
+  for (const auto& w : db.warnings()) std::cout << "warning: " << w << '\n';
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -382,6 +437,14 @@ int main(int argc, char** argv) {
   std::string snn_file, snn_out, snn_probes;
   int snn_sps = 0;
   bool snn_verify = false, snn_json = false, snn_profile = false;
+  std::string ts_problem, ts_target;
+  auto* tune_cmd = app.add_subcommand("tune", "The tuning database (ellesmere-tune writes it)");
+  tune_cmd->require_subcommand(1);
+  auto* tune_show = tune_cmd->add_subcommand("show", "Print which database entry (and which level of the lookup) each "
+                                                      "Impl of a problem would use");
+  tune_show->add_option("problem", ts_problem, "Canonical problem, e.g. gemm_i8:m1n4096k4096")->required();
+  tune_show->add_option("--target", ts_target, "Look up for a target instead of this device: rx580");
+
   auto* snn_cmd = app.add_subcommand("snn", "Simulate a spiking network (JSON description) and write its spikes as "
                                             "time_ms,population,index rows; tools/snn-raster.py plots them");
   snn_cmd->add_option("network", snn_file, "Network description (.json)")->required();
@@ -399,6 +462,7 @@ int main(int argc, char** argv) {
     if (*self) return cmd_selfcheck(device, seed);
     if (*show) return cmd_profile_show(device, which);
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
+    if (*tune_show) return cmd_tune_show(device, ts_problem, ts_target);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
     if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_probes, snn_sps, snn_verify, snn_json, snn_profile);
   } catch (const ellesmere::Error& e) {
