@@ -17,6 +17,7 @@
 #include "ellesmere/profile.hpp"
 #include "ellesmere/quant.hpp"
 #include "ellesmere/snn.hpp"
+#include "pipeline_cmds.hpp"
 #include "ellesmere/tensor_io.hpp"
 #include "reference/reference.hpp"
 #include "ops/impl_registry.hpp"
@@ -455,6 +456,14 @@ int main(int argc, char** argv) {
   snn_cmd->add_flag("--json", snn_json, "Print the summary as JSON");
   snn_cmd->add_flag("--profile", snn_profile, "Time each kernel with OpenCL events (update, propagate, probes)");
 
+  ellesmere::cli::RunInferenceArgs run_args;
+  auto* run_cmd = app.add_subcommand("run", "Run an ONNX model on the device: plain inference with --input and "
+                                            "--output-dir");
+  run_cmd->add_option("model", run_args.model, "The model (.onnx)")->required();
+  run_cmd->add_option("--input", run_args.inputs, "NAME=FILE: a graph input from a .npy or ONNX TensorProto .pb file "
+                                                  "(repeat for each input)");
+  run_cmd->add_option("--output-dir", run_args.output_dir, "Write every output as DIR/<output name>.npy");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*devices) return cmd_devices(device, json);
@@ -464,6 +473,11 @@ int main(int argc, char** argv) {
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
     if (*tune_show) return cmd_tune_show(device, ts_problem, ts_target);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
+    if (*run_cmd) {
+      run_args.device = device;
+      if (run_args.output_dir.empty()) throw InvalidArgument("run: --output-dir is required for plain inference");
+      return ellesmere::cli::cmd_run_inference(run_args);
+    }
     if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_probes, snn_sps, snn_verify, snn_json, snn_profile);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';
