@@ -50,4 +50,8 @@ std::pair<const ImplT*, Params> choose_impl(const std::vector<std::unique_ptr<Im
   throw NotSupported(fmt::format("{}: no Impl can run this on {}:{}", problem, device.name, reasons));
 }
 
+// The Impl the op's dispatch would run for problem (canonical text) on device, without running it; "" when none
+// applies. Throws NotSupported for an op without a dispatch here (snn).
+std::string dispatch_choice(const DeviceInfo& device, const std::string& problem);
+
 }  // namespace ellesmere::ops

@@ -4,6 +4,7 @@
 // Internal to the pipeline.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,9 @@ class Executor {
   // Values computed for every step's output in the last run, kept when keep_values is set (for calibration).
   void keep_values(bool keep) { keep_values_ = keep; }
   const std::map<std::string, HostTensor>& kept_values() const { return kept_; }
+  // Runs every step this many times back to back (same inputs, same output) and reports the median repetition:
+  // the cost model's calibration times steps in the steady state a model's run keeps them in (1 by default).
+  void set_repeats(int repeats) { repeats_ = std::max(1, repeats); }
   // Shapes of every value in the last run.
   const ShapeMap& shapes() const { return shapes_; }
 
@@ -77,6 +81,7 @@ class Executor {
   std::vector<StepTiming> timings_;
   ShapeMap shapes_;
   bool keep_values_ = false;
+  int repeats_ = 1;
   std::map<std::string, HostTensor> kept_;
   struct Pool;
   std::unique_ptr<Pool> pool_;

@@ -456,13 +456,34 @@ int main(int argc, char** argv) {
   snn_cmd->add_flag("--json", snn_json, "Print the summary as JSON");
   snn_cmd->add_flag("--profile", snn_profile, "Time each kernel with OpenCL events (update, propagate, probes)");
 
-  ellesmere::cli::RunInferenceArgs run_args;
-  auto* run_cmd = app.add_subcommand("run", "Run an ONNX model on the device: plain inference with --input and "
-                                            "--output-dir");
-  run_cmd->add_option("model", run_args.model, "The model (.onnx)")->required();
-  run_cmd->add_option("--input", run_args.inputs, "NAME=FILE: a graph input from a .npy or ONNX TensorProto .pb file "
-                                                  "(repeat for each input)");
-  run_cmd->add_option("--output-dir", run_args.output_dir, "Write every output as DIR/<output name>.npy");
+  ellesmere::cli::PipelineArgs pl;
+  auto add_plan_options = [&pl](CLI::App* cmd) {
+    cmd->add_option("model", pl.model, "The model (.onnx)")->required();
+    cmd->add_option("--target", pl.target, "accuracy | balanced | speed | memory | extreme (default balanced; "
+                                           "plain inference: accuracy)");
+    cmd->add_option("--profile", pl.profile, "Predictions that decide: current (this device, default) or rx580 "
+                                             "(the RX 580 model)");
+    cmd->add_option("--json", pl.json, "Also write the report as JSON (schema in the README)");
+    cmd->add_option("--calibration", pl.calibration, "Calibration inputs (.npy, N x ...): activation ranges and "
+                                                     "per-layer sensitivities");
+    cmd->add_option("--calibration-labels", pl.calibration_labels, "Labels of the calibration inputs (.npy)");
+    cmd->add_option("--max-accuracy-drop", pl.max_accuracy_drop, "Largest accepted accuracy drop, as a fraction "
+                                                                 "(0.01 = 1 point); default per target");
+    cmd->add_option("--memory-budget", pl.memory_budget, "Largest total weight size (bytes, or 512K, 2M, ...)");
+    cmd->add_option("--batch", pl.batch, "Samples per run (default 50)");
+    cmd->add_flag("-v,--verbose", pl.verbose, "Print calibration and sensitivity measurements");
+  };
+  auto* plan_cmd = app.add_subcommand("plan", "Plan an ONNX model: kernel candidates per layer, predicted time on "
+                                              "the RX 580 model and this device, memory, choices (no execution)");
+  add_plan_options(plan_cmd);
+  auto* run_cmd = app.add_subcommand("run", "Run an ONNX model: plan, verify on labelled data and report "
+                                            "estimated against measured (--data), or plain inference (--input)");
+  add_plan_options(run_cmd);
+  run_cmd->add_option("--data", pl.data, "Evaluation inputs (.npy, N x ...)");
+  run_cmd->add_option("--labels", pl.labels, "Evaluation labels (.npy, N class indices)");
+  run_cmd->add_option("--input", pl.inputs, "NAME=FILE: a graph input from a .npy or ONNX TensorProto .pb file "
+                                            "(plain inference; repeat for each input)");
+  run_cmd->add_option("--output-dir", pl.output_dir, "Plain inference: write every output as DIR/<output name>.npy");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -473,11 +494,9 @@ int main(int argc, char** argv) {
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
     if (*tune_show) return cmd_tune_show(device, ts_problem, ts_target);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
-    if (*run_cmd) {
-      run_args.device = device;
-      if (run_args.output_dir.empty()) throw InvalidArgument("run: --output-dir is required for plain inference");
-      return ellesmere::cli::cmd_run_inference(run_args);
-    }
+    pl.device = device;
+    if (*plan_cmd) return ellesmere::cli::cmd_plan(pl);
+    if (*run_cmd) return ellesmere::cli::cmd_run(pl);
     if (*snn_cmd) return cmd_snn(device, snn_file, snn_out, snn_probes, snn_sps, snn_verify, snn_json, snn_profile);
   } catch (const ellesmere::Error& e) {
     std::cerr << "ellesmere: error: " << e.what() << '\n';

@@ -11,6 +11,7 @@
 #include "ellesmere/ops.hpp"
 #include "ellesmere/quant.hpp"
 #include "ops/conv/conv_impl.hpp"
+#include "ops/dispatch.hpp"
 #include "ops/gemm/gemm_impl.hpp"
 #include "ops/gemm_i8/gemm_i8_impl.hpp"
 #include "ops/gemm_wq/gemm_wq_impl.hpp"
@@ -352,26 +353,12 @@ std::unique_ptr<Harness> make_harness(Context& context, const std::string& probl
 }
 
 std::string dispatch_choice(Context& context, const std::string& problem) {
-  const std::string op = ops::ProblemText::parse(problem).op;
-  const DeviceInfo& d = context.device();
-  auto first = [&](const auto& list, const auto& p) -> std::string {
-    for (const auto& i : list) {
-      if (i->applicable(p, d).empty()) return i->name();
-    }
-    return {};
-  };
   try {
-    if (op == "gemm_f32") return first(ops::gemm_f32_list(), GemmProblem::parse(problem));
-    if (op == "gemm_i8") return first(ops::gemm_i8_list(), GemmI8Problem::parse(problem));
-    if (op == "gemm_wq") return first(ops::gemm_wq_list(), GemmWqProblem::parse(problem));
-    if (op == "spmm_csr") return ops::choose_spmm(SpmmProblem::parse(problem), d, "").first->name();
-    if (op == "conv_f16") return ops::choose_conv(ConvProblem::parse(problem), d, "").first->name();
-    if (op == "quantize_linear") return ops::quantize_linear_list().front()->name();
-    if (op == "dequantize_linear") return ops::dequantize_linear_list().front()->name();
+    return ops::dispatch_choice(context.device(), problem);
   } catch (const NotSupported&) {
-    return {};
+    throw NotSupported(fmt::format("{}: the tuner has no harness for {} problems", problem,
+                                   ops::ProblemText::parse(problem).op));
   }
-  throw NotSupported(fmt::format("{}: the tuner has no harness for {} problems", problem, op));
 }
 
 std::string verification_problem(const std::string& problem) {
