@@ -197,6 +197,42 @@ StepWork step_work(const Graph& graph, const Step& step, const LayerChoice& choi
   return w;
 }
 
+namespace {
+
+// The power law through the points nearest to w in log space (at most four): log t = a + e log w.
+ClassFit fit_points(std::vector<std::pair<double, double>> pts, double w) {
+  ClassFit f;
+  if (pts.empty()) return f;
+  if (w > 0) {
+    const double lw = std::log(w);
+    std::sort(pts.begin(), pts.end(), [&](const auto& a, const auto& b) {
+      return std::fabs(std::log(a.first) - lw) < std::fabs(std::log(b.first) - lw);
+    });
+    if (pts.size() > 4) pts.resize(4);
+  }
+  f.points = int(pts.size());
+  f.min_w = INFINITY;
+  f.max_w = 0;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [pw, t] : pts) {
+    const double x = std::log(pw), y = std::log(t);
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+    f.min_w = std::min(f.min_w, pw);
+    f.max_w = std::max(f.max_w, pw);
+  }
+  const double n = double(pts.size());
+  const double var = sxx - sx * sx / n;
+  // The exponent stays within [0.2, 1.2]: time never falls as the work grows, and never grows much faster than it.
+  f.exponent = var > 1e-9 ? std::clamp((sxy - sx * sy / n) / var, 0.2, 1.2) : 1.0;
+  f.log_scale = (sy - f.exponent * sx) / n;
+  return f;
+}
+
+}  // namespace
+
 // ---- CostModel ---------------------------------------------------------------------------------------------------
 
 CostModel CostModel::rx580() {
@@ -256,11 +292,14 @@ Prediction CostModel::predict(const StepWork& w) const {
   }
   const auto it = fits_.find(w.cls);
   if (it != fits_.end() && it->second.points > 0) {
-    const ClassFit& f = it->second;
+    const ClassFit& range = it->second;
+    const ClassFit f = fit_points(points_.at(w.cls), p.roofline_us);
     p.us = f.time_us(p.roofline_us);
-    const bool inside = p.roofline_us >= f.min_w && p.roofline_us <= f.max_w;
-    p.source = fmt::format("calibrated: roofline / {:.4f} (efficiency at this size; {} points, {} their range)",
-                           p.roofline_us / std::max(p.us, 1e-9), f.points, inside ? "within" : "outside");
+    const bool inside = p.roofline_us >= range.min_w && p.roofline_us <= range.max_w;
+    p.source = fmt::format("calibrated: roofline / {:.4f} (efficiency at this size, from the {} nearest of {} "
+                           "points; {} their range)",
+                           p.roofline_us / std::max(p.us, 1e-9), f.points, range.points,
+                           inside ? "within" : "outside");
   } else {
     // Not calibrated: the RX 580 model's family efficiency on this device's peaks.
     const double eff = rx580_efficiency(w.family);
@@ -290,6 +329,7 @@ Prediction CostModel::predict(const StepWork& w) const {
   return p;
 }
 
+
 double ClassFit::time_us(double w) const { return std::exp(log_scale + exponent * std::log(std::max(w, 1e-6))); }
 
 void CostModel::refit(const std::string& cls) {
@@ -298,26 +338,8 @@ void CostModel::refit(const std::string& cls) {
     fits_.erase(cls);
     return;
   }
-  ClassFit f;
-  f.points = int(pts.size());
-  f.min_w = INFINITY;
-  f.max_w = 0;
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto& [w, t] : pts) {
-    const double x = std::log(w), y = std::log(t);
-    sx += x;
-    sy += y;
-    sxx += x * x;
-    sxy += x * y;
-    f.min_w = std::min(f.min_w, w);
-    f.max_w = std::max(f.max_w, w);
-  }
-  const double n = double(pts.size());
-  const double var = sxx - sx * sx / n;
-  // The exponent stays within [0.2, 1.2]: time never falls as the work grows, and never grows much faster than it.
-  f.exponent = var > 1e-9 ? std::clamp((sxy - sx * sy / n) / var, 0.2, 1.2) : 1.0;
-  f.log_scale = (sy - f.exponent * sx) / n;
-  fits_[cls] = f;
+  // The class's whole calibrated range (predict() fits locally, around each step's size).
+  fits_[cls] = fit_points(pts, 0);
 }
 
 void CostModel::save() const {

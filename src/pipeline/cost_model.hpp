@@ -36,7 +36,8 @@ StepWork step_work(const Graph& graph, const Step& step, const LayerChoice& choi
 
 // A class's measured time as a power law of its roofline time w: t = scale * w^exponent, i.e. an efficiency
 // w / t that grows with the size of the problem (launch and synchronisation costs weigh less on larger steps),
-// fitted in log-log space to the calibration points. One point: exponent 1 (a constant efficiency).
+// fitted in log-log space to the (at most four) calibration points nearest to the step's roofline time. One point:
+// exponent 1 (a constant efficiency).
 struct ClassFit {
   double log_scale = 0;
   double exponent = 1;

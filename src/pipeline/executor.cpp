@@ -81,6 +81,7 @@ void copy_buffer(Context& ctx, cl_mem src, std::size_t src_offset, cl_mem dst, s
 struct Executor::Pool {
   explicit Pool(Context& c) : ctx(c) {}
   Context& ctx;
+  bool poison = false;
   std::multimap<std::size_t, std::unique_ptr<Buffer<float>>> free;
 
   std::shared_ptr<Buffer<float>> get(std::size_t bytes) {
@@ -92,6 +93,10 @@ struct Executor::Pool {
       free.erase(it);
     } else {
       b = std::make_unique<Buffer<float>>(ctx, floats, "model activation");
+    }
+    if (poison) {
+      const std::uint32_t pattern = 0xffffffffu;   // a NaN as float, -1 as int32, 255 / -1 as bytes
+      b->raw().fill(&pattern, 4);
     }
     Buffer<float>* raw = b.release();
     return std::shared_ptr<Buffer<float>>(raw, [this](Buffer<float>* p) {
@@ -135,6 +140,8 @@ void Executor::set_choice(std::size_t step, const LayerChoice& choice) {
   if (step >= steps_.size()) throw InvalidArgument(fmt::format("no step {}", step));
   choices_[step] = choice;
 }
+
+void Executor::poison_buffers(bool poison) { pool_->poison = poison; }
 
 std::uint64_t Executor::weight_bytes(std::size_t step) const { return states_.at(step)->weight_bytes; }
 

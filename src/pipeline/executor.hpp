@@ -67,6 +67,9 @@ class Executor {
   // Runs every step this many times back to back (same inputs, same output) and reports the median repetition:
   // the cost model's calibration times steps in the steady state a model's run keeps them in (1 by default).
   void set_repeats(int repeats) { repeats_ = std::max(1, repeats); }
+  // Tests: fill every activation buffer with NaN bit patterns (0xff bytes) when a step takes it, so that an element
+  // a kernel fails to write shows in the output.
+  void poison_buffers(bool poison);
   // Shapes of every value in the last run.
   const ShapeMap& shapes() const { return shapes_; }
 

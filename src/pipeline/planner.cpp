@@ -364,7 +364,8 @@ Plan make_plan(Context& context, const Graph& graph, const std::string& model_pa
   }
 
   // Sensitivities on calibration data, and the int8 activation ranges.
-  const bool measured = calibration != nullptr && calibration->size() > 0;
+  // Target accuracy changes nothing, so it measures nothing.
+  const bool measured = calibration != nullptr && calibration->size() > 0 && options.target != Target::accuracy;
   if (measured) {
     plan.calibration = calibration->origin;
     std::vector<LayerChoice> fp32(plan.steps.size());
