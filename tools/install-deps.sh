@@ -20,6 +20,9 @@ packages=(
   # spiking networks: Brian2 (the peer of bench_snn, cython runtime) and matplotlib (tools/snn-raster.py)
   python3-brian cython3 python3-matplotlib
   nlohmann-json3-dev libcli11-dev libfmt-dev libprotobuf-dev protobuf-compiler libonnx-dev
+  # the pipeline's demo: Fashion-MNIST and the digits set shipped with scikit-learn, read by Debian's python3 with
+  # numpy (tools/demo-models/prepare.py); python3-onnx for the demo-model scripts
+  dataset-fashion-mnist python3-sklearn python3-numpy python3-onnx
 )
 
 missing=()

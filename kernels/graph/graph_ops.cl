@@ -2,7 +2,8 @@
 // pooling, softmax, layout changes (transpose, im2col for integer convolution), fp16 conversions and the integer
 // requantization the QLinear ops need. Used by the pipeline's executor (src/pipeline/graph_kernels.cpp), which
 // launches every kernel here over a 1-D range of outputs, one output element per work-item (guarded against the
-// rounded-up global size), with no local memory: correct for any work-group size. These layers move little data
+// rounded-up global size), with no local memory: correct for any work-group size. Remainders are computed by
+// subtraction from the quotient: the div/rem pairs clang turns into `freeze` are not supported by oclgrind 21.10. These layers move little data
 // next to the GEMMs and convolutions; they are written for clarity, not tuned.
 // Defines: ELEM, the element type of the typed kernels (float by default; uchar, char or int for the integer
 // tensors of quantized models). Layouts are row-major (NCHW for images).
@@ -37,8 +38,9 @@ inline void broadcast_index(int i, int rank, __global const int* meta, int* ia, 
   int a = 0, b = 0;
   for (int d = rank - 1; d >= 0; --d) {
     const int dim = meta[d];
-    const int idx = i % dim;
-    i /= dim;
+    const int q = i / dim;
+    const int idx = i - q * dim;
+    i = q;
     a += idx * meta[rank + d];
     b += idx * meta[2 * rank + d];
   }
@@ -73,7 +75,7 @@ __kernel void bias_act_rows(__global float* y, __global const float* bias, int r
   const int i = get_global_id(0);
   if (i >= rows * cols) return;
   float v = y[i];
-  if (has_bias) v += bias[i % cols];
+  if (has_bias) v += bias[i - (i / cols) * cols];
   if (act == ACT_CLIP) v = v < lo ? lo : (v > hi ? hi : v);
   y[i] = v;
 }
@@ -83,7 +85,8 @@ __kernel void channel_affine(__global const float* x, __global float* y, __globa
                              __global const float* shift, int n, int channels, int inner) {
   const int i = get_global_id(0);
   if (i >= n) return;
-  const int c = (i / inner) % channels;
+  const int line = i / inner;
+  const int c = line - (line / channels) * channels;
   y[i] = x[i] * scale[c] + shift[c];
 }
 
@@ -92,7 +95,8 @@ __kernel void max_pool(__global const ELEM* x, __global ELEM* y, int planes, int
                        int kw, int sh, int sw, int pt, int pl, int dh, int dw) {
   const int i = get_global_id(0);
   if (i >= planes * oh * ow) return;
-  const int ox = i % ow, oy = (i / ow) % oh, p = i / (ow * oh);
+  const int row = i / ow, p = row / oh;
+  const int ox = i - row * ow, oy = row - p * oh;
   const int y0 = oy * sh - pt, x0 = ox * sw - pl;
   __global const ELEM* plane = x + p * h * w;
   ELEM best = 0;
@@ -124,7 +128,8 @@ __kernel void average_pool(__global const float* x, __global float* y, int plane
                            int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int count_include_pad) {
   const int i = get_global_id(0);
   if (i >= planes * oh * ow) return;
-  const int ox = i % ow, oy = (i / ow) % oh, p = i / (ow * oh);
+  const int row = i / ow, p = row / oh;
+  const int ox = i - row * ow, oy = row - p * oh;
   const int y0 = oy * sh - pt, x0 = ox * sw - pl;
   __global const float* plane = x + p * h * w;
   float sum = 0.0f;
@@ -158,7 +163,7 @@ __kernel void global_average_pool(__global const float* x, __global float* y, in
 __kernel void softmax_axis(__global const float* x, __global float* y, int outer, int len, int inner) {
   const int i = get_global_id(0);
   if (i >= outer * inner) return;
-  const int o = i / inner, in = i % inner;
+  const int o = i / inner, in = i - o * inner;
   __global const float* line = x + o * len * inner + in;
   __global float* out = y + o * len * inner + in;
   float m = line[0];
@@ -183,7 +188,8 @@ __kernel void f16_to_f32(__global const half* x, __global float* y, int n) {
 __kernel void transpose_planes(__global const uint* x, __global uint* y, int batch, int rows, int cols) {
   const int i = get_global_id(0);
   if (i >= batch * rows * cols) return;
-  const int r = i % rows, c = (i / rows) % cols, b = i / (rows * cols);
+  const int rc = i / rows, b = rc / cols;
+  const int r = i - rc * rows, c = rc - b * cols;
   y[i] = x[(b * rows + r) * cols + c];
 }
 
@@ -193,7 +199,8 @@ __kernel void matmul_batched(__global const float* a, __global const float* b, _
                              int n, int k, __global const int* a_off, __global const int* b_off) {
   const int i = get_global_id(0);
   if (i >= batch * m * n) return;
-  const int col = i % n, row = (i / n) % m, bi = i / (m * n);
+  const int rm = i / n, bi = rm / m;
+  const int col = i - rm * n, row = rm - bi * m;
   __global const float* ar = a + a_off[bi] + row * k;
   __global const float* bc = b + b_off[bi] + col;
   float sum = 0.0f;
@@ -209,9 +216,10 @@ __kernel void im2col_bytes(__global const uchar* x, __global uchar* col, int x_o
   const int i = get_global_id(0);
   const int kk = cg * kh * kw;
   if (i >= oh * ow * kk) return;
-  const int j = i % kk, p = i / kk;
-  const int kx = j % kw, ky = (j / kw) % kh, ci = j / (kw * kh);
-  const int ox = p % ow, oy = p / ow;
+  const int p = i / kk, j = i - p * kk;
+  const int jr = j / kw, ci = jr / kh;
+  const int kx = j - jr * kw, ky = jr - ci * kh;
+  const int oy = p / ow, ox = p - oy * ow;
   const int iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dw;
   col[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? x[x_offset + ((c0 + ci) * h + iy) * w + ix] : pad;
 }
@@ -224,7 +232,7 @@ __kernel void requantize_to_planes(__global const int* acc, __global uchar* y, i
                                    int zero_point, int out_signed) {
   const int i = get_global_id(0);
   if (i >= p_count * kg) return;
-  const int p = i % p_count, k = i / p_count;
+  const int k = i / p_count, p = i - k * p_count;
   int v = acc[p * kg + k];
   if (has_bias) v += bias[k0 + k];
   const float r = rint((float)v * factor[k0 + k]) + (float)zero_point;
@@ -237,7 +245,7 @@ __kernel void requantize_to_planes(__global const int* acc, __global uchar* y, i
 __kernel void int_to_planes(__global const int* acc, __global int* y, int y_offset, int p_count, int kg, int k0) {
   const int i = get_global_id(0);
   if (i >= p_count * kg) return;
-  const int p = i % p_count, k = i / p_count;
+  const int k = i / p_count, p = i - k * p_count;
   y[y_offset + (k0 + k) * p_count + p] = acc[p * kg + k];
 }
 

@@ -21,6 +21,7 @@
 #include "pipeline/executor.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/lower.hpp"
+#include "pipeline/planner.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
 
@@ -281,6 +282,49 @@ TEST(PipelineExecutor, WrongInputsAreClearErrors) {
                      {"extra", HostTensor::floats({1}, {1.0f})}})
                 .find("'extra' is not an input"),
             std::string::npos);
+}
+
+// The verification backs off: a plan forced to prune every layer of the digits MLP to 90 % breaks a zero budget on
+// the evaluation data, and execute_plan reverts layers (logging each) until the measured drop is within it.
+TEST(PipelinePlanner, VerificationBacksOffUntilTheBudgetHolds) {
+  Context& ctx = testing::shared_context();
+  const std::string model = std::string(ELLESMERE_SOURCE_DIR) + "/examples/models/digits_mlp.onnx";
+  const Graph g = import_onnx(model);
+  PlanOptions o;
+  o.target = Target::extreme;
+  o.max_accuracy_drop = 0.0;
+  o.batch = 25;
+  Plan plan = make_plan(ctx, g, model, o, nullptr);
+  for (auto& lp : plan.layers) {
+    for (std::size_t ci = 0; ci < lp.candidates.size(); ++ci) {
+      if (lp.candidates[ci].choice.precision == Precision::csr && lp.candidates[ci].choice.sparsity == 0.9) {
+        lp.chosen = ci;
+      }
+    }
+    ASSERT_NE(lp.chosen, 0u);
+  }
+  // Labelled data: 100 random images labelled by the fp32 model's own argmax, so fp32 scores 1.0.
+  Dataset data;
+  data.x = HostTensor::floats({100, 1, 8, 8}, reference::random_floats(6400, 31, 0.0f, 1.0f));
+  {
+    Executor ex(ctx, g, lower(g));
+    const auto out = ex.run({{"input", data.x}}).at("output");
+    const auto v = out.as<float>();
+    for (int r = 0; r < 100; ++r) {
+      data.labels.push_back(std::int32_t(std::max_element(v.begin() + r * 10, v.begin() + r * 10 + 10) -
+                                         (v.begin() + r * 10)));
+    }
+  }
+  data.origin = "random images";
+  execute_plan(ctx, g, plan, data);
+  EXPECT_DOUBLE_EQ(plan.fp32_accuracy, 1.0);
+  EXPECT_LE(plan.fp32_accuracy - plan.plan_accuracy, 0.0);
+  int back_offs = 0;
+  for (const auto& line : plan.log) back_offs += line.rfind("back-off:", 0) == 0;
+  int reverted = 0;
+  for (const auto& lp : plan.layers) reverted += lp.chosen == 0;
+  EXPECT_GE(reverted, 1);
+  EXPECT_EQ(reverted, back_offs);
 }
 
 // ---- ONNX backend node tests through the CLI ---------------------------------------------------------------

@@ -267,6 +267,20 @@ TEST(PipelineImport, FoldsPyTorchStyleConstantsAndDequantizedWeights) {
   EXPECT_EQ(zp.count(), 2);
 }
 
+TEST(PipelineImport, InitializersListedAsGraphInputsAreWeights) {
+  // Older exporters (IR version < 4) list every initializer among the graph inputs too.
+  ModelBuilder b = gemm_model();
+  b.input("w", {2, 3});
+  b.input("b", {2});
+  const Graph g = import_onnx_bytes(b.bytes(), "old.onnx");
+  ASSERT_EQ(g.inputs.size(), 1u);
+  EXPECT_EQ(g.inputs[0].name, "x");
+  EXPECT_TRUE(g.is_constant("w"));
+  const std::vector<Step> steps = lower(g);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kind, Step::Kind::dense);
+}
+
 TEST(PipelineImport, ShapeHelpers) {
   Node n;
   n.name = "n";

@@ -1,4 +1,4 @@
-// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn, tune show. Later issues add subcommands.
+// The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn, tune show, plan, run.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
 #include <chrono>
 #include <fstream>
