@@ -372,23 +372,7 @@ EventList run_dense(Run& r, const Step& step, const LayerChoice& choice, Executo
 }
 
 ConvProblem conv_problem(const Step& step, const Node& node, const Shape& x) {
-  ConvProblem p = step.conv.problem;
-  const bool one_d = x.size() == 3;
-  const ConvGeometry g = conv_geometry(node, x, p.r, p.s);
-  p.n = x[0];
-  p.c = x[1];
-  p.h = one_d ? 1 : x[2];
-  p.w = x.back();
-  p.pad_top = g.pad_top;
-  p.pad_left = g.pad_left;
-  p.pad_bottom = g.pad_bottom;
-  p.pad_right = g.pad_right;
-  p.stride_h = g.stride_h;
-  p.stride_w = g.stride_w;
-  p.dilation_h = g.dil_h;
-  p.dilation_w = g.dil_w;
-  p.validate();
-  return p;
+  return conv_problem_for(step.conv.problem, node, x);
 }
 
 EventList run_conv(Run& r, const Step& step, const LayerChoice& choice, Executor::State& st) {

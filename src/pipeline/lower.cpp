@@ -101,6 +101,26 @@ std::vector<float> floats_of(const Graph& g, const std::string& name) { return g
 
 }  // namespace
 
+ConvProblem conv_problem_for(const ConvProblem& base, const Node& node, const Shape& x) {
+  ConvProblem p = base;
+  const bool one_d = x.size() == 3;
+  const ConvGeometry g = conv_geometry(node, x, p.r, p.s);
+  p.n = x[0];
+  p.c = x[1];
+  p.h = one_d ? 1 : x[2];
+  p.w = x.back();
+  p.pad_top = g.pad_top;
+  p.pad_left = g.pad_left;
+  p.pad_bottom = g.pad_bottom;
+  p.pad_right = g.pad_right;
+  p.stride_h = g.stride_h;
+  p.stride_w = g.stride_w;
+  p.dilation_h = g.dil_h;
+  p.dilation_w = g.dil_w;
+  p.validate();
+  return p;
+}
+
 std::vector<Step> lower(const Graph& g) {
   std::vector<Step> steps;
   std::vector<bool> used(g.nodes.size(), false);

@@ -58,6 +58,10 @@ struct Step {
   std::string op_text() const;       // "Conv+BatchNormalization+Relu"
 };
 
+// A convolution's full problem for an input shape x (N, C, H, W) or (N, C, W): base's window, groups and K with the
+// node's pads (auto_pad resolved), strides and dilations. Throws InvalidArgument naming the node when inconsistent.
+ConvProblem conv_problem_for(const ConvProblem& base, const Node& node, const Shape& x);
+
 // Steps in execution order. Throws InvalidArgument naming the node for inconsistent weights (shapes that do not
 // match the op).
 std::vector<Step> lower(const Graph& graph);

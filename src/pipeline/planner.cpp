@@ -351,6 +351,7 @@ Plan make_plan(Context& context, const Graph& graph, const std::string& model_pa
       c.current = current.predict(c.work);
       c.rx580 = rx.predict(c.work);
       c.weight_bytes = c.work.weight_bytes;
+      c.params = params_of(c.work, device);
     }
   }
   plan.node_work.resize(plan.steps.size());
@@ -577,9 +578,6 @@ void execute_plan(Context& context, const Graph& graph, Plan& plan, const Datase
   for (std::size_t s = 0; s < plan.steps.size(); ++s) {
     plan.results[s].measured_us = median(got.step_us[s]);
     plan.results[s].fp32_measured_us = median(ref.step_us[s]);
-  }
-  for (const auto& lp : plan.layers) {
-    plan.results[lp.step].params = params_of(lp.candidates[lp.chosen].work, context.device());
   }
   // Per-layer error against fp32 on the first batch: every step's output, both runs.
   const Dataset first = evaluation.head(batch, "first batch");

@@ -50,6 +50,7 @@ struct Candidate {
   Prediction current;                     // predicted on the current device
   Prediction rx580;                       // predicted on the RX 580 model
   std::uint64_t weight_bytes = 0;
+  std::string params;                     // the main Impl's Params from the tuning lookup ("TM=32 TN=32 ...")
   // Measured on calibration data with only this layer changed (NaN when not measured).
   double accuracy_drop = std::numeric_limits<double>::quiet_NaN();   // fraction (0.01 = 1 point)
   double output_nmse = std::numeric_limits<double>::quiet_NaN();     // of the model's output vs fp32
@@ -76,7 +77,6 @@ struct LayerResult {
   double measured_us = std::numeric_limits<double>::quiet_NaN();   // median over full batches, current device
   double fp32_measured_us = std::numeric_limits<double>::quiet_NaN();
   double output_rel_error = std::numeric_limits<double>::quiet_NaN();   // ||out - out_fp32|| / ||out_fp32||
-  std::string params;                     // the main Impl's Params ("TM=32 TN=32 ...")
 };
 
 struct Plan {

@@ -270,7 +270,7 @@ nlohmann::json report_json(const Plan& plan) {
       e["kernel"] = c.choice.label();
       e["impl"] = c.work.impl;
       e["problem"] = c.work.problem;
-      if (plan.executed) e["params"] = plan.results[s].params;
+      e["params"] = c.params;
       e["weight_bytes"] = c.weight_bytes;
       e["fp32_weight_bytes"] = lp->candidates[0].weight_bytes;
       e["reason"] = lp->reason;
@@ -282,6 +282,7 @@ nlohmann::json report_json(const Plan& plan) {
           cj["refused"] = k.refused;
         } else {
           cj["impl"] = k.work.impl;
+          cj["params"] = k.params;
           cj["predicted_us"] = {{"rx580", k.rx580.us}, {"current", k.current.us}};
           cj["weight_bytes"] = k.weight_bytes;
           cj["accuracy_drop"] = num(k.accuracy_drop);

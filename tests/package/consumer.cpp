@@ -7,6 +7,7 @@
 #include <ellesmere/device.hpp>
 #include <ellesmere/error.hpp>
 #include <ellesmere/ops.hpp>
+#include <ellesmere/pipeline.hpp>
 
 int main() {
   try {
@@ -30,6 +31,19 @@ int main() {
     }
     std::printf("consumer: gemm_f32 %s on %s (%s) matches\n", p.str().c_str(), ctx.device().name.c_str(),
                 ctx.device().key.c_str());
+    // The pipeline's public API: the digits MLP on one image gives 10 probabilities summing to 1.
+    const ellesmere::OnnxModel model = ellesmere::OnnxModel::load(ELLESMERE_DEMO_MODEL);
+    std::vector<float> pixels(64);
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = float((i * 7) % 17) / 16.0f;
+    const auto out = model.run(ctx, {{"input", ellesmere::Tensor::from<float>({1, 1, 8, 8}, pixels)}});
+    const auto probs = out.at("output").values<float>();
+    float sum = 0;
+    for (const float v : probs) sum += v;
+    if (probs.size() != 10 || std::abs(sum - 1.0f) > 1e-4f) {
+      std::printf("consumer: pipeline output has %zu values summing to %g\n", probs.size(), sum);
+      return 1;
+    }
+    std::printf("consumer: OnnxModel::run on %s gives 10 probabilities summing to 1\n", ELLESMERE_DEMO_MODEL);
     return 0;
   } catch (const ellesmere::Error& e) {
     std::printf("consumer: error: %s\n", e.what());
