@@ -505,7 +505,7 @@ EventList run_integer_matmul(Run& r, const Node& node, Executor::State& st) {
     bp.zero_points = zps;
     bp.axis = scales.size() > 1 ? 1 : -1;
   }
-  const std::int32_t a_zp = scalar_zp(q ? node.input(2) : node.input(2), "A");
+  const std::int32_t a_zp = scalar_zp(node.input(2), "A");
   const std::string key = fmt::format("{}", shape_text(bt.shape));
   if (!r.g.is_constant(b_name) || st.qpacked_key != key) {
     st.qpacked.clear();
@@ -573,7 +573,7 @@ EventList run_integer_conv(Run& r, const Node& node, Executor::State& st) {
     }
     return v;
   };
-  const std::string& xz_name = node.input(q ? 2 : 2);
+  const std::string& xz_name = node.input(2);   // x_zero_point in both ops
   const std::int64_t x_zp = xz_name.empty() ? 0 : r.g.constant(xz_name).to_int64s().at(0);
   if (!xz_name.empty() && r.g.constant(xz_name).count() != 1) {
     throw NotSupported(fmt::format("node {}: per-channel input zero points are not supported", node.label()));

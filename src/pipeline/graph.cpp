@@ -7,7 +7,6 @@
 #include <fstream>
 
 #include <fmt/format.h>
-#include <onnx/onnx_pb.h>
 
 #include "ellesmere/error.hpp"
 #include "ellesmere/quant.hpp"
@@ -300,55 +299,6 @@ void bind_constant_inputs(Graph& graph, const std::map<std::string, HostTensor>&
     graph.inputs.erase(it);
   }
   fold_and_check(graph);
-}
-
-HostTensor read_tensor_file(const std::string& path) {
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".npy") return HostTensor::from(read_npy(path));
-  if (ext != ".pb") {
-    throw FileError(path, "unknown tensor file type: expected .npy (NumPy) or .pb (serialized onnx.TensorProto)");
-  }
-  io::OpenedFile file = io::open_for_reading(path);
-  std::string bytes(std::size_t(file.size), '\0');
-  if (file.size > 0 && !file.stream.read(bytes.data(), std::streamsize(file.size))) {
-    throw FileError(path, "read error");
-  }
-  onnx::TensorProto proto;
-  if (!proto.ParseFromString(bytes) || proto.data_type() == onnx::TensorProto::UNDEFINED) {
-    throw FileError(path, fmt::format("not a valid serialized onnx.TensorProto ({} bytes: truncated, empty or not "
-                                      "protobuf)",
-                                      bytes.size()));
-  }
-  // read_onnx_tensor covers the five tensor_io types with its own checks; int64 and the rest go through the
-  // model's decoder (onnx_import.cpp), reached by wrapping the tensor as a Constant.
-  try {
-    return HostTensor::from(read_onnx_tensor(path));
-  } catch (const FileError&) {
-    if (proto.data_type() != onnx::TensorProto::INT64 && proto.data_type() != onnx::TensorProto::DOUBLE &&
-        proto.data_type() != onnx::TensorProto::BOOL) {
-      throw;
-    }
-  }
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.add_opset_import()->set_version(13);
-  auto* g = model.mutable_graph();
-  auto* node = g->add_node();
-  node->set_op_type("Constant");
-  node->add_output("value");
-  auto* attr = node->add_attribute();
-  attr->set_name("value");
-  attr->set_type(onnx::AttributeProto::TENSOR);
-  *attr->mutable_t() = proto;
-  auto* out = g->add_output();
-  out->set_name("value");
-  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  try {
-    Graph parsed = import_onnx_bytes(model.SerializeAsString(), path);
-    return parsed.constant("value");
-  } catch (const Error& e) {
-    throw FileError(path, e.what());
-  }
 }
 
 // ---- Shape helpers -------------------------------------------------------------------------------------------------

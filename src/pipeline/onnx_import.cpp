@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -382,6 +383,30 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& origin) {
 
   fold_and_check(g);
   return g;
+}
+
+HostTensor read_tensor_file(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".npy") return HostTensor::from(read_npy(path));
+  if (ext != ".pb") {
+    throw FileError(path, "unknown tensor file type: expected .npy (NumPy) or .pb (serialized onnx.TensorProto)");
+  }
+  io::OpenedFile file = io::open_for_reading(path);
+  std::string bytes(std::size_t(file.size), '\0');
+  if (file.size > 0 && !file.stream.read(bytes.data(), std::streamsize(file.size))) {
+    throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
+  }
+  TensorProto proto;
+  if (!proto.ParseFromString(bytes) || proto.data_type() == TensorProto::UNDEFINED) {
+    throw FileError(path, fmt::format("not a valid serialized onnx.TensorProto ({} bytes: truncated, empty or not "
+                                      "protobuf)",
+                                      bytes.size()));
+  }
+  try {
+    return decode_tensor(proto, "tensor");
+  } catch (const Error& e) {
+    throw FileError(path, e.what());
+  }
 }
 
 Graph import_onnx(const std::string& path) {
