@@ -170,8 +170,10 @@ TEST(Tuner, LogResumesWithoutMeasuringAgain) {
   for (std::size_t i = 0; i < first.evaluations.size(); ++i) {
     EXPECT_TRUE(second.evaluations[i].from_log);
     EXPECT_EQ(second.evaluations[i].params, first.evaluations[i].params);   // same seed, same path
+    // Logged with "{:.1f}": the same formatting gives the expected value (std::round(x * 10) / 10 differs from
+    // it on exact-looking halves such as 91.05, whose binary value lies below the half).
     EXPECT_DOUBLE_EQ(second.evaluations[i].time.median_us,
-                     std::round(first.evaluations[i].time.median_us * 10) / 10);   // logged to 0.1 us
+                     std::stod(fmt::format("{:.1f}", first.evaluations[i].time.median_us)));
   }
   // A larger budget continues from there: only the new candidates are measured.
   tune::TuneOptions more = options;
