@@ -3,6 +3,8 @@
 // database where the lookup finds it.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <set>
 
