@@ -40,6 +40,8 @@ BenchArgs parse_args(int& argc, char** argv, const std::string& op) {
       args.problems_file = argv[i] + 11;
     } else if (std::strncmp(argv[i], "--tag=", 6) == 0) {
       args.tag = argv[i] + 6;
+    } else if (std::strcmp(argv[i], "--dispatch_only") == 0) {
+      args.dispatch_only = true;
     } else {
       argv[out++] = argv[i];
     }

@@ -25,9 +25,13 @@ BenchEnv& env();
 // Parses and removes our own flags from argv before benchmark::Initialize:
 //   --problems=FILE   problem file (default tests/problems/<op>.txt)
 //   --tag=TAG         problems carrying this tag (default "bench")
+//   --dispatch_only   per problem, only the Impl dispatch runs (ops::dispatch_choice; with its "@default" row where
+//                     the binary has one) beside the peers: the rows of the performance report
+//                     (tools/bench-report.sh), not every Impl; binaries also skip their extra reports
 struct BenchArgs {
   std::string problems_file;
   std::string tag = "bench";
+  bool dispatch_only = false;
 };
 BenchArgs parse_args(int& argc, char** argv, const std::string& op);
 std::vector<std::string> bench_problems(const BenchArgs& args);

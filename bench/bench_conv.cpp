@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
       bench::register_ours(nullptr, problem);
       bench::register_f32_storage(problem);
       for (const auto& impl : ops::conv_list()) {
+        if (args.dispatch_only) break;   // conv_f16/<problem> is dispatch's choice
         if (impl->applicable(p, bench::env().context.device()).empty()) bench::register_ours(impl.get(), problem);
       }
       bench::register_peer_clblast_convgemm(problem, p);

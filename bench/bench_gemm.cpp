@@ -10,6 +10,7 @@
 #include "peers.hpp"
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
+#include "ops/dispatch.hpp"
 #include "ops/gemm/gemm_impl.hpp"
 #include "reference/reference.hpp"
 #include "tuning/tuning_db.hpp"
@@ -69,7 +70,10 @@ int main(int argc, char** argv) {
   try {
     const auto args = bench::parse_args(argc, argv, "gemm_f32");
     for (const auto& problem : bench::bench_problems(args)) {
-      for (const auto& impl : ops::gemm_f32_list()) bench::register_impl(*impl, problem);
+      const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
+      for (const auto& impl : ops::gemm_f32_list()) {
+        if (chosen.empty() || impl->name() == chosen) bench::register_impl(*impl, problem);
+      }
       bench::register_peer_clblast_sgemm(problem, GemmProblem::parse(problem));
       bench::register_peer_eigen_sgemm(problem, GemmProblem::parse(problem));
     }

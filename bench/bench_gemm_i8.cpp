@@ -16,6 +16,7 @@
 #include "bench_common.hpp"
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
+#include "ops/dispatch.hpp"
 #include "ops/gemm_i8/gemm_i8_impl.hpp"
 #include "peers.hpp"
 #include "reference/reference.hpp"
@@ -117,13 +118,15 @@ int main(int argc, char** argv) {
     const std::set<std::string> tuned(tune_list.begin(), tune_list.end());
     for (const auto& problem : bench::bench_problems(args)) {
       const GemmI8Problem p = GemmI8Problem::parse(problem);
+      const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::gemm_i8_list()) {
         if (!impl->applicable(p, select_device()).empty()) continue;
+        if (!chosen.empty() && impl->name() != chosen) continue;
         bench::register_impl(*impl, problem);
         // Problems the tuner covers ("tune" tag): the Impl's defaults beside the tuned Params, same run.
         if (tuned.count(problem)) bench::register_impl(*impl, problem, true);
       }
-      bench::register_pack(problem);
+      if (!args.dispatch_only) bench::register_pack(problem);
       const GemmProblem fp32{.m = p.m, .n = p.n, .k = p.k};
       bench::register_peer_clblast_sgemm(problem, fp32);
       bench::register_peer_eigen_sgemm(problem, fp32);

@@ -22,6 +22,7 @@
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
 #include "ellesmere/quant.hpp"
+#include "ops/dispatch.hpp"
 #include "ops/gemm_wq/gemm_wq_impl.hpp"
 #include "peers.hpp"
 #include "reference/reference.hpp"
@@ -244,8 +245,10 @@ int main(int argc, char** argv) {
     const std::set<std::string> tuned(tune_list.begin(), tune_list.end());
     for (const auto& problem : bench::bench_problems(args)) {
       const GemmWqProblem p = GemmWqProblem::parse(problem);
+      const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::gemm_wq_list()) {
         if (!impl->applicable(p, select_device()).empty()) continue;
+        if (!chosen.empty() && impl->name() != chosen) continue;
         bench::register_impl(*impl, problem);
         // Problems the tuner covers ("tune" tag): the Impl's defaults beside the tuned Params, same run.
         if (tuned.count(problem)) bench::register_impl(*impl, problem, true);
@@ -266,7 +269,7 @@ int main(int argc, char** argv) {
     bench::env();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    if (projection) {
+    if (projection && !args.dispatch_only) {
       bench::print_projection(4, 32, false);
       bench::print_projection(4, 128, true);
     }

@@ -28,6 +28,7 @@
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
 #include "ellesmere/sparse.hpp"
+#include "ops/dispatch.hpp"
 #include "ops/gemm/gemm_impl.hpp"
 #include "ops/spmm/spmm_impl.hpp"
 #include "peer_viennacl.hpp"
@@ -222,7 +223,9 @@ int main(int argc, char** argv) {
     std::set<std::string> dense_done;
     for (const auto& problem : bench::bench_problems(args)) {
       const SpmmProblem p = SpmmProblem::parse(problem);
+      const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::spmm_list()) {
+        if (!chosen.empty() && impl->name() != chosen) continue;
         if (impl->applicable(p, select_device()).empty()) bench::register_impl(*impl, problem);
       }
       const CsrMatrix& a = bench::matrix_for(p);

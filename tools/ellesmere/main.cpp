@@ -117,19 +117,42 @@ int cmd_calibrate(const std::string& selector, bool quick, bool save, bool verbo
   return 0;
 }
 
-int cmd_profile_show(const std::string& selector, const std::string& which) {
-  if (!which.empty()) {
-    if (auto saved = load_saved_profile(which)) {
-      print_profile(*saved);
-      return 0;
+nlohmann::json profile_json(const DeviceProfile& p) {
+  return {{"key", p.key},
+          {"name", p.name},
+          {"model_estimate", p.model_estimate},
+          {"device", p.device},
+          {"driver", p.driver},
+          {"date", p.date},
+          {"compute_units", p.compute_units},
+          {"bandwidth_gbps", p.bandwidth_gbps},
+          {"fp32_gflops", p.fp32_gflops},
+          {"fp16_gflops", p.fp16_gflops},
+          {"int8_gops", p.int8_gops},
+          {"launch_overhead_us", p.launch_overhead_us},
+          {"sources", p.sources}};
+}
+
+// json: one object (the profile) on stdout, for scripts (tools/bench-report.sh); no saved profile is an error then.
+int cmd_profile_show(const std::string& selector, const std::string& which, bool json) {
+  auto show = [json](const DeviceProfile& p) {
+    if (json) {
+      fmt::print("{}\n", profile_json(p).dump(2));
+    } else {
+      print_profile(p);
     }
-    print_profile(builtin_profile(which));
     return 0;
+  };
+  if (!which.empty()) {
+    if (auto saved = load_saved_profile(which)) return show(*saved);
+    return show(builtin_profile(which));
   }
   const DeviceInfo dev = select_device(selector);
   if (auto saved = load_saved_profile(dev.key)) {
+    if (json) return show(*saved);
     print_profile(*saved);
   } else {
+    if (json) throw NotSupported(fmt::format("no saved profile for {} (run `ellesmere calibrate`)", dev.key));
     fmt::print("No saved profile for {} (run `ellesmere calibrate`).\n", dev.key);
   }
   for (const auto& name : builtin_profile_names()) fmt::print("Built-in: {}\n", name);
@@ -420,6 +443,7 @@ int main(int argc, char** argv) {
   auto* show = profile->add_subcommand("show", "Print a profile: a saved key, a built-in name (rx580), or the "
                                                "current device's");
   show->add_option("name", which, "Profile key or built-in name");
+  show->add_flag("--json", json, "Print the profile as one JSON object");
 
   std::string fc_problem = "gemm_f32:m256n256k256", fc_impl;
   auto* first = app.add_subcommand("first-call", "Time this process's first fp32 GEMM (cache load or compile "
@@ -490,7 +514,7 @@ int main(int argc, char** argv) {
     if (*devices) return cmd_devices(device, json);
     if (*cal) return cmd_calibrate(device, quick, !no_save, verbose);
     if (*self) return cmd_selfcheck(device, seed);
-    if (*show) return cmd_profile_show(device, which);
+    if (*show) return cmd_profile_show(device, which, json);
     if (*first) return cmd_first_call(device, fc_problem, fc_impl);
     if (*tune_show) return cmd_tune_show(device, ts_problem, ts_target);
     if (*qreport) return cmd_quantize_report(qr_files, qr_formats, qr_kn);
