@@ -16,6 +16,7 @@
 #   --quick          a smoke run: one or two problems per binary, 2 repetitions, no Brian2 and no crossover
 #                    (what the `device.bench_report_quick` test runs); its README section says so
 #   --no-build       use the build directory as it is ($ELLESMERE_BUILD_DIR or build/): no install, no build
+#                    (otherwise: tools/install-deps.sh, then a Release build of the CLI and the benchmarks only)
 #   --keep-work DIR  keep the raw benchmark outputs in DIR (default: a temporary directory, removed)
 # The device is the one `ellesmere` picks (ELLESMERE_DEVICE selects another). The README's Performance section
 # states how long the last run took on the 2-core CI-class machine (build, calibration, benchmarks, pipeline).
@@ -48,10 +49,13 @@ case "$reps" in ''|*[!0-9]*) echo "bench-report: --reps must be a positive integ
 if [ "$quick" = 1 ]; then reps=2; min_time=0.01; fi
 
 t_build0=$(date +%s)
+build="${ELLESMERE_BUILD_DIR:-$root/build}"
 if [ "$build_it" = 1 ]; then
-  build="$("$root/tools/build.sh")"
-else
-  build="${ELLESMERE_BUILD_DIR:-$root/build}"
+  # tools/build.sh's set-up, but only the targets the report runs (the test binaries take most of a full build).
+  "$root/tools/install-deps.sh" >&2
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >&2
+  cmake --build "$build" -j"$(nproc)" --target ellesmere_cli bench_gemm bench_gemm_i8 bench_gemm_wq bench_spmm \
+    bench_conv bench_snn >&2
 fi
 for b in tools/ellesmere bench/bench_gemm bench/bench_gemm_i8 bench/bench_gemm_wq bench/bench_spmm bench/bench_conv \
          bench/bench_snn; do
