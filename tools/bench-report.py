@@ -463,6 +463,13 @@ def plot(report, out_dir):
 
     written = []
     prof = report["profile"]
+
+    def save(fig, ax, name, legend_loc):
+        ax.legend(fontsize=8, loc=legend_loc)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, name))
+        plt.close(fig)
+        written.append(name)
     # Roofline: ceilings from the calibrated profile; each of our dispatched rows at its intensity and rate.
     fig, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
     intensities = []
@@ -503,12 +510,7 @@ def plot(report, out_dir):
     ax.set_title(f"Roofline, measured: {device_title(report)}\nceilings from `ellesmere calibrate`; points: the "
                  f"kernel dispatch runs per benchmark problem", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    name = f"roofline_{report['device']['key']}.png"
-    fig.savefig(os.path.join(out_dir, name))
-    plt.close(fig)
-    written.append(name)
+    save(fig, ax, f"roofline_{report['device']['key']}.png", "lower right")
 
     # Ratio bars per family: peer time / our time per problem, log scale.
     for fid, fam in report["families"].items():
@@ -536,12 +538,7 @@ def plot(report, out_dir):
         ax.set_xlabel("peer time / our time (log scale; > 1: ours faster)")
         ax.set_title(f"{fam['title']}: ours (dispatch's choice) against peers\n{device_title(report)}", fontsize=10)
         ax.grid(True, axis="x", which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
-        fig.tight_layout()
-        name = f"ratios_{fid}_{report['device']['key']}.png"
-        fig.savefig(os.path.join(out_dir, name))
-        plt.close(fig)
-        written.append(name)
+        save(fig, ax, f"ratios_{fid}_{report['device']['key']}.png", "best")
     return written
 
 
