@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     for (const auto& problem : bench::bench_problems(args)) {
       const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::gemm_f32_list()) {
-        if (chosen.empty() || impl->name() == chosen) bench::register_impl(*impl, problem);
+        // --dispatch_only: no row of ours where dispatch has no Impl (the peers still run)
+        if (!args.dispatch_only || impl->name() == chosen) bench::register_impl(*impl, problem);
       }
       bench::register_peer_clblast_sgemm(problem, GemmProblem::parse(problem));
       bench::register_peer_eigen_sgemm(problem, GemmProblem::parse(problem));

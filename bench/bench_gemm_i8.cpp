@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::gemm_i8_list()) {
         if (!impl->applicable(p, select_device()).empty()) continue;
-        if (!chosen.empty() && impl->name() != chosen) continue;
+        if (args.dispatch_only && impl->name() != chosen) continue;   // none if dispatch has none
         bench::register_impl(*impl, problem);
         // Problems the tuner covers ("tune" tag): the Impl's defaults beside the tuned Params, same run.
         if (tuned.count(problem)) bench::register_impl(*impl, problem, true);

@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
       const SpmmProblem p = SpmmProblem::parse(problem);
       const std::string chosen = args.dispatch_only ? ops::dispatch_choice(select_device(), problem) : "";
       for (const auto& impl : ops::spmm_list()) {
-        if (!chosen.empty() && impl->name() != chosen) continue;
+        if (args.dispatch_only && impl->name() != chosen) continue;   // none if dispatch has none
         if (impl->applicable(p, select_device()).empty()) bench::register_impl(*impl, problem);
       }
       const CsrMatrix& a = bench::matrix_for(p);

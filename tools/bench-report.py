@@ -106,8 +106,8 @@ def summarise_rows(gbench):
     for name in order:
         first, problem = split_name(name)
         row = {"name": name, "first": first, "problem": problem}
-        if name in errors and name not in reps:
-            row["error"] = errors[name]
+        if name in errors:   # any failed repetition fails the row: no median from the survivors
+            row["error"] = errors[name] + (f" ({len(reps[name])} other repetition(s) ran)" if name in reps else "")
             rows[name] = row
             continue
         samples = reps[name]
@@ -286,7 +286,7 @@ def targets_of(families, comparisons):
     add(5, "SpMV ≥ 70 % of the bandwidth roofline (copy bandwidth measured beside each row; lowest uniform row)", v,
         70, None if v is None else v >= 70, [r["name"] for r in spmv], "{:.0f} %")
     fam = families.get("spmm_csr", {"entries": []})
-    by_problem = {e["problem"]: e["ours"] for e in fam["entries"] if e["ours"]}
+    by_problem = {e["problem"]: e["ours"] for e in fam["entries"] if e["ours"] and "error" not in e["ours"]}
     worst, rows = None, []
     for p, row in by_problem.items():
         if p.endswith("_p") and re.match(r"spmm_csr:m\d+k\d+n1d", p) and p[:-2] in by_problem:
@@ -444,7 +444,15 @@ def collect(args):
         json.dump(report, f, indent=1, sort_keys=False)
         f.write("\n")
     os.replace(out + ".tmp", out)
+    for old in os.listdir(args.out):   # charts of an earlier run must not pass for this one's
+        if old.endswith(".png"):
+            os.remove(os.path.join(args.out, old))
     pngs = plot(report, args.out)
+    report["pngs"] = pngs
+    with open(out + ".tmp", "w") as f:
+        json.dump(report, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(out + ".tmp", out)
     print(f"bench-report: wrote {out} ({sum(len(f['entries']) for f in families.values())} problems, "
           f"{len(comparisons)} comparisons, {len(report['targets'])} targets) and {', '.join(pngs)}")
 
@@ -602,8 +610,7 @@ def readme_section(report, report_path, png_dir_rel, png_dir):
     else:
         L.append("Peers skipped in this run: none (oneDNN, ViennaCL, OpenCV and Brian2 were all found).")
     L.append("")
-    pngs = [p for p in [f"roofline_{d['key']}.png"] + [f"ratios_{fid}_{d['key']}.png" for fid in report["families"]]
-            if os.path.exists(os.path.join(png_dir, p))]
+    pngs = report.get("pngs", [])
     L.append("Plots: " + ", ".join(f"[{p}]({png_dir_rel}/{p})" for p in pngs) + ".")
     L.append("")
     L.append(f"![roofline]({png_dir_rel}/roofline_{d['key']}.png)")
@@ -641,7 +648,10 @@ def readme_section(report, report_path, png_dir_rel, png_dir):
             if o is None:
                 continue
             if "error" in o:
-                cells = [f"`{e['problem']}`", f"{o['first']}: {o['error']}"] + ([""] if fid != "snn" else [])
+                cells = [f"`{e['problem']}`", f"{o['first']}: {o['error']}".replace("|", "/")]
+                cells += [""] * (len(head) - 2)
+                L.append("| " + " | ".join(cells) + " |")
+                continue
             elif metric == "median_ms":
                 cells = [f"`{e['problem']}`",
                          f"{o['first']} {fms(o['median_ms'])} [{fms(o['min_ms'])}–{fms(o['max_ms'])}]",

@@ -14,7 +14,9 @@
 #   --reps N         repetitions per row (default 3)
 #   --min-time S     minimum device time per repetition, seconds (default 0.05)
 #   --quick          a smoke run: one or two problems per binary, 2 repetitions, no Brian2 and no crossover
-#                    (what the `device.bench_report_quick` test runs); its README section says so
+#                    (what the `device.bench_report_quick` test runs); its README section says so. Writes to
+#                    $TMPDIR/ellesmere-bench-report-quick and no README unless --out / --readme say otherwise, and
+#                    keeps a saved device profile (calibrates quickly only where there is none)
 #   --no-build       use the build directory as it is ($ELLESMERE_BUILD_DIR or build/): no install, no build
 #                    (otherwise: tools/install-deps.sh, then a Release build of the CLI and the benchmarks only)
 #   --keep-work DIR  keep the raw benchmark outputs in DIR (default: a temporary directory, removed)
@@ -30,11 +32,13 @@ quick=0
 build_it=1
 work=""
 command_line="tools/bench-report.sh $*"
+out_given=0
+readme_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) out="$2"; shift 2 ;;
-    --readme) readme="$2"; shift 2 ;;
-    --no-readme) readme=""; shift ;;
+    --out) out="$2"; out_given=1; shift 2 ;;
+    --readme) readme="$2"; readme_given=1; shift 2 ;;
+    --no-readme) readme=""; readme_given=1; shift ;;
     --reps) reps="$2"; shift 2 ;;
     --min-time) min_time="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
@@ -46,7 +50,13 @@ while [ $# -gt 0 ]; do
 done
 case "$reps" in ''|*[!0-9]*) echo "bench-report: --reps must be a positive integer, got '$reps'" >&2; exit 2 ;; esac
 [ "$reps" -ge 1 ] || { echo "bench-report: --reps must be at least 1" >&2; exit 2; }
-if [ "$quick" = 1 ]; then reps=2; min_time=0.01; fi
+if [ "$quick" = 1 ]; then
+  reps=2
+  min_time=0.01
+  # A smoke run never replaces the real report: scratch output and no README unless asked for explicitly.
+  [ "$out_given" = 1 ] || out="${TMPDIR:-/tmp}/ellesmere-bench-report-quick"
+  [ "$readme_given" = 1 ] || readme=""
+fi
 
 t_build0=$(date +%s)
 build="${ELLESMERE_BUILD_DIR:-$root/build}"
@@ -70,12 +80,18 @@ if [ -z "$work" ]; then
   trap 'rm -rf "$work"' EXIT
 else
   mkdir -p "$work"
+  rm -f "$work"/*.json "$work"/*.out "$work"/*.err   # nothing of an earlier run may be merged into this one
 fi
 start=$(date +%s)
 ell="$build/tools/ellesmere"
 "$ell" devices --json > "$work/devices.json"
-echo "bench-report: calibrating the device (ellesmere calibrate$([ "$quick" = 1 ] && echo ' --quick'))" >&2
-"$ell" calibrate $([ "$quick" = 1 ] && echo --quick) >&2
+if [ "$quick" = 1 ]; then
+  # Keep a saved (full) profile: a quick calibration only where there is none.
+  "$ell" profile show --json > /dev/null 2>&1 || "$ell" calibrate --quick >&2
+else
+  echo "bench-report: calibrating the device (ellesmere calibrate)" >&2
+  "$ell" calibrate >&2
+fi
 "$ell" profile show --json > "$work/profile.json"
 "$ell" profile show rx580 --json > "$work/rx580.json"
 t_cal=$(( $(date +%s) - start ))
@@ -141,7 +157,7 @@ done
 elapsed="$elapsed, \"pipeline\": $(( $(date +%s) - t0 ))"
 elapsed="$elapsed, \"report\": $(( $(date +%s) - start )), \"total\": $(( $(date +%s) - t_build0 ))}"
 
-cpu="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
+cpu="$( (lscpu 2>/dev/null || true) | sed -n 's/^Model name: *//p' | head -n 1)"
 "$python" - "$work/meta.json" "$command_line" "$reps" "$min_time" "$quick" "${cpu:-unknown}" "$(nproc)" \
   "$elapsed" <<'EOF'
 import datetime, json, sys

@@ -6,8 +6,9 @@
 - the JSON has the schema, the device, the calibrated and model profiles, at least one row of ours per family that
   ran, and every comparison's ratio equals peer / ours recomputed from the two rows it names;
 - the PNGs it lists exist and are PNG files of a legible size;
-- the README's generated section exists, names the device, and every ratio in it (a number followed by "x") is the
-  display of a comparison or target of the JSON;
+- the README's generated section is exactly what tools/bench-report.py generates from the JSON, names the device,
+  and every ratio in it (a number followed by "x") is the display of a comparison, target or pipeline value;
+- the targets and geometric means equal those recomputed from the rows;
 - --whole-readme: every ratio anywhere else in the README too, except the by-construction ratios listed below
   (facts of a format, not measurements);
 - --quick: the section says it is a quick smoke run.
@@ -38,7 +39,7 @@ BY_CONSTRUCTION = [
 RATIO = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[x×](?![\w])")
 
 
-def problems_of(report, report_path, readme_text, quick, whole):
+def problems_of(report, report_path, readme_text, quick, whole, readme_path):
     problems = []
     if report.get("schema") != br.SCHEMA:
         problems.append(f"schema {report.get('schema')!r}")
@@ -49,7 +50,7 @@ def problems_of(report, report_path, readme_text, quick, whole):
         return problems
     if not report["model_profile"].get("model_estimate"):
         problems.append("the RX 580 profile is not marked as a model estimate")
-    rows = {}
+    rows = {}   # (family, row name) -> row
     for fid, fam in report["families"].items():
         ours = [e["ours"] for e in fam["entries"] if e["ours"] and "error" not in e["ours"]]
         if not ours:
@@ -57,22 +58,34 @@ def problems_of(report, report_path, readme_text, quick, whole):
         for e in fam["entries"]:
             for r in [e["ours"], e["default"]] + list(e["peers"].values()):
                 if r:
-                    rows[r["name"]] = r
+                    rows[(fid, r["name"])] = r
                     if "error" not in r and not (r["min_ms"] <= r["median_ms"] <= r["max_ms"]):
                         problems.append(f"{r['name']}: median outside [min, max]")
     for c in report["comparisons"]:
-        a, b = rows.get(c["peer_row"]), rows.get(c["ours"])
+        a, b = rows.get((c["family"], c["peer_row"])), rows.get((c["family"], c["ours"]))
         if a is None or b is None:
             problems.append(f"comparison {c['family']} {c['problem']} {c['peer']}: names a row that is not there")
             continue
         expect = br.ratio(a, b, c["metric"])
         if (expect is None) != (c["ratio"] is None) or (expect and abs(expect - c["ratio"]) > 1e-9 * expect):
             problems.append(f"comparison {c['peer_row']} / {c['ours']}: ratio {c['ratio']} != {expect}")
+    for want, got in zip(br.targets_of(report["families"], report["comparisons"]), report["targets"]):
+        if (want["value"], want["met"], want["target"]) != (got["value"], got["met"], got["target"]):
+            problems.append(f"target {got['target']!r}: stored {got['value']} (met {got['met']}), recomputed "
+                            f"{want['value']} (met {want['met']})")
+    if len(report["targets"]) != len(br.targets_of(report["families"], report["comparisons"])):
+        problems.append("the report's targets are not the targets recomputed from its rows")
+    for g in report.get("geomeans", []):
+        cs = [c["ratio"] for c in report["comparisons"]
+              if c["family"] == g["family"] and c["peer"] == g["peer"] and c["ratio"]]
+        v = br.geomean(cs)
+        if v is None or abs(v - g["ratio"]) > 1e-9 * v or len(cs) != g["n"]:
+            problems.append(f"geometric mean {g['family']} {g['peer']}: stored {g['ratio']}, recomputed {v}")
     report_dir = os.path.dirname(os.path.abspath(report_path))
     key = report["device"]["key"]
-    pngs = [f"roofline_{key}.png"] + [f"ratios_{fid}_{key}.png" for fid in report["families"]
-                                      if any(c["family"] == fid and c["ratio"] and c["peer"] != "default_params"
-                                             for c in report["comparisons"])]
+    pngs = report.get("pngs", [])
+    if f"roofline_{key}.png" not in pngs:
+        problems.append("no roofline PNG listed in the report")
     for p in pngs:
         path = os.path.join(report_dir, p)
         try:
@@ -91,6 +104,16 @@ def problems_of(report, report_path, readme_text, quick, whole):
     if begin < 0 or end < begin:
         return problems + ["README: no generated section (markers missing)"]
     section = readme_text[begin:end]
+    base = os.path.dirname(os.path.abspath(readme_path))
+    report_rel = os.path.relpath(os.path.abspath(report_path), base)
+    expected = br.readme_section(report, report_rel, os.path.dirname(report_rel) or ".", report_dir)
+    if readme_text[begin:end + len(br.END)] != expected:
+        exp_lines, got_lines = expected.splitlines(), readme_text[begin:end + len(br.END)].splitlines()
+        first = next((i for i, (a, b) in enumerate(zip(exp_lines, got_lines)) if a != b),
+                     min(len(exp_lines), len(got_lines)))
+        got_line = got_lines[first] if first < len(got_lines) else "(end)"
+        problems.append(f"README section differs from what the report JSON generates, first at its line {first + 1}: "
+                        f"{got_line[:160]!r}")
     if key not in section:
         problems.append(f"README section does not name the device {key}")
     if quick != ("QUICK SMOKE RUN" in section):
@@ -139,7 +162,8 @@ def main():
         args[0] = os.path.join(os.path.dirname(os.path.abspath(args[1])), m.group(1))
     with open(args[0]) as f:
         report = json.load(f)
-    problems = problems_of(report, args[0], readme_text, "--quick" in sys.argv, "--whole-readme" in sys.argv)
+    problems = problems_of(report, args[0], readme_text, "--quick" in sys.argv, "--whole-readme" in sys.argv,
+                           args[1])
     for p in problems:
         print(f"check_report: {p}")
     if problems:
