@@ -440,10 +440,6 @@ def collect(args):
                                            "meaning": "geometric mean over the family's problems of peer / ours"})
     os.makedirs(args.out, exist_ok=True)
     out = os.path.join(args.out, "report.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(report, f, indent=1, sort_keys=False)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
     for old in os.listdir(args.out):   # charts of an earlier run must not pass for this one's
         if old.endswith(".png"):
             os.remove(os.path.join(args.out, old))

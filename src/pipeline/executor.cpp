@@ -371,10 +371,6 @@ EventList run_dense(Run& r, const Step& step, const LayerChoice& choice, Executo
   return ev;
 }
 
-ConvProblem conv_problem(const Step& step, const Node& node, const Shape& x) {
-  return conv_problem_for(step.conv.problem, node, x);
-}
-
 EventList run_conv(Run& r, const Step& step, const LayerChoice& choice, Executor::State& st) {
   const ConvLayer& c = step.conv;
   if (!(st.packed && st.packed_for == choice)) {
@@ -397,7 +393,7 @@ EventList run_conv(Run& r, const Step& step, const LayerChoice& choice, Executor
   }
   const DeviceTensor x = r.operand(st, step.inputs.at(0));
   const Node& node = r.g.nodes.at(step.nodes.front());
-  const ConvProblem p = conv_problem(step, node, x.shape);
+  const ConvProblem p = conv_problem_for(step.conv.problem, node, x.shape);
   DeviceTensor y = r.alloc(step.output);
   DeviceTensor res;
   if (!c.residual.empty()) {
@@ -856,12 +852,12 @@ EventList run_node(Run& r, const Step& step, Executor::State& st) {
     // A convolution whose weight is computed (or given as an input): fp32 storage kernels on device buffers.
     const DeviceTensor x = r.operand(st, node.input(0));
     const DeviceTensor w = r.operand(st, node.input(1));
-    Step tmp;
-    tmp.conv.problem.k = w.shape[0];
-    tmp.conv.problem.groups = node.get_int("group", 1);
-    tmp.conv.problem.r = w.shape.size() == 3 ? 1 : w.shape[2];
-    tmp.conv.problem.s = w.shape.back();
-    const ConvProblem p = conv_problem(tmp, node, x.shape);
+    ConvProblem base;
+    base.k = w.shape[0];
+    base.groups = node.get_int("group", 1);
+    base.r = w.shape.size() == 3 ? 1 : w.shape[2];
+    base.s = w.shape.back();
+    const ConvProblem p = conv_problem_for(base, node, x.shape);
     DeviceTensor y = r.alloc(node.outputs.at(0));
     auto [impl, params] = ops::choose_conv(p, r.ctx.device(), "");
     ops::ConvArgs args;
