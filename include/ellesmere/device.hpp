@@ -1,9 +1,24 @@
 // OpenCL devices, the context/queue ellesmere runs on, device buffers and kernel timings: the public runtime API.
 // Discovery and selection follow ELLESMERE_DEVICE; every device gets a normalised, stable DeviceKey.
 //
-// Thread safety: list_devices() and select_device() may be called from any thread. A Context, and the buffers
-// and event lists made from it, belong to one thread at a time (its queue is in-order and its kernel objects
-// hold arguments); give each thread its own Context.
+// Thread safety (the rules for the whole library):
+// - list_devices(), select_device() and every free function that takes no Context may be called from any thread.
+// - A Context belongs to one thread at a time: its in-order queue, its kernel objects (which hold their arguments
+//   between clSetKernelArg and the launch) and its scratch buffers are not locked. Give each thread its own
+//   Context: either an independent one (its own OpenCL context, nothing shared), or ctx.share() of one made
+//   earlier, which shares the OpenCL context and the program cache (a program is compiled once for all of them)
+//   but has its own queue, kernels and scratch. Making Contexts (share() included) is safe from any thread.
+// - A Buffer, and any object holding device memory or per-call scratch (device CSR matrices, packed weights, the
+//   SNN Simulator), is used by one thread at a time. Buffers of Contexts made by share() are valid on all of
+//   them (one OpenCL context), but their queues are not ordered with one another: before another Context reads or
+//   writes a buffer, wait for the events of the operation that wrote it (or call finish() on its Context).
+//   upload()/download()/fill() always go through the queue of the Context the buffer was made on. Buffers that
+//   no one writes any more (uploaded weights, inputs) may be read by kernels on several shared Contexts at once.
+// - An EventList may be waited on (wait(), span_ns()) from any thread; changing one is for one thread at a time.
+// - Process-wide state is locked: the tuning database (tuning::TuningDb::global(), reload() included: a lookup
+//   sees the old or the new entries, never half of them), the program cache, the built-in Impl lists, the disk
+//   caches (files are written to a temporary and renamed). Set ELLESMERE_* environment variables before starting
+//   threads. The test-only fault-injection hook (ELLESMERE_FAULT) is process-wide.
 #pragma once
 
 #ifndef CL_TARGET_OPENCL_VERSION
@@ -84,11 +99,15 @@ struct ContextImpl;
 }
 
 // An OpenCL context and one in-order queue with profiling enabled on one device, plus the program and kernel
-// caches that go with them. Move-only.
+// caches that go with them. Move-only; one thread at a time (see the top of this file).
 class Context {
  public:
   explicit Context(std::string_view selector = "");
   explicit Context(const DeviceInfo& device);
+  // A new Context for another thread: the same device and OpenCL context (buffers of either are valid on both)
+  // and the same program cache, but its own in-order queue, kernel objects and scratch buffers. Cheaper than a
+  // new Context (no program is compiled again). Both stay valid whichever is destroyed first.
+  Context share() const;
   ~Context();
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
@@ -104,6 +123,7 @@ class Context {
   detail::ContextImpl& impl() const { return *impl_; }
 
  private:
+  explicit Context(std::unique_ptr<detail::ContextImpl> impl);
   std::unique_ptr<detail::ContextImpl> impl_;
 };
 

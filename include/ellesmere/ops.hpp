@@ -42,6 +42,10 @@ struct GemmOptions {
 // Enqueues C = alpha*op(A)*op(B) + beta*C on context's queue and returns the kernels' events (it does not wait).
 // Throws InvalidArgument if a buffer is smaller than the problem needs. With ELLESMERE_VERBOSE=dispatch, prints
 // each Impl it passed over and why.
+// Numerics: IEEE fp32, propagated: a NaN in row i of op(A) makes row i of C NaN, one in column j of op(B) column j;
+// Inf times 0 gives NaN; alpha == 0 still reads A and B (unlike reference BLAS's shortcut). Overflow happens in
+// fp32, so sums past FLT_MAX become Inf where the double-accumulated reference may stay finite. Subnormals may be
+// flushed to zero on devices without CL_FP_DENORM (an error far below kGemmF32Tolerance).
 EventList gemm_f32(Context& context, const GemmProblem& problem, const Buffer<float>& a, const Buffer<float>& b,
                    Buffer<float>& c, const GemmOptions& options = {});
 
@@ -148,7 +152,9 @@ struct GemmI8Options {
 
 // Enqueues C = epilogue((A - a_zero_point)(B - zb)) for A (M x K bytes of problem.a_type, row-major) and packed B
 // (problem.k x problem.n of problem.b_type), C (M x N, row-major, of the epilogue's type). Requantize and
-// dequantize reproduce the host reference bit for bit (float steps in a fixed order, no contraction). Throws
+// dequantize reproduce the host reference bit for bit (float steps in a fixed order, no contraction). Numerics: the
+// accumulation is exact integer arithmetic; requantize saturates (an Inf product clamps to the type's end); a NaN
+// in the dequantize bias propagates (through ReLU too). Throws
 // InvalidArgument naming the argument (sizes, types, zero points out of range, scales not finite and > 0,
 // weights packed on another Context or for another shape).
 EventList gemm_i8(Context& context, const GemmI8Problem& problem, const RawBuffer& a, std::int32_t a_zero_point,
@@ -226,7 +232,8 @@ struct GemmWqOptions {
 
 // Enqueues Y = X * W^T (+ bias). x holds M x K fp32 values, or fp16 bit patterns when problem.half_activations,
 // row-major; y holds M x N floats. Throws InvalidArgument naming the argument: a dimension below 1, weights packed
-// for another shape or format or on another Context, a buffer too small.
+// for another shape or format or on another Context, a buffer too small. Numerics: weights are finite by
+// construction (validate); NaN/Inf in row m of X or in bias[n] propagate (IEEE fp32) to row m / column n of Y.
 EventList gemm_wq(Context& context, const GemmWqProblem& problem, const RawBuffer& x, const PackedWeightsWq& w,
                   Buffer<float>& y, const GemmWqOptions& options = {});
 
@@ -267,7 +274,8 @@ struct CsrScratch;
 // A validated CsrMatrix on one Context's device, with its row statistics. Move-only; a moved-from object is empty
 // (context() == nullptr) and rejected by spmm_csr. It also keeps the scratch the nonzero-balanced Impl needs for
 // rows split between work-items (2 x ceil(nnz / CH) x N floats for the largest N run so far), allocated on first use
-// and released with it. Safe to use from several threads at once (launches that share the scratch are serialised).
+// and released with it. Safe to use from several threads at once, on one Context or on Contexts made by share()
+// (launches that share the scratch are serialised; one from another queue waits for the previous one to finish).
 class DeviceCsr {
  public:
   DeviceCsr() = default;
@@ -304,7 +312,7 @@ DeviceCsr upload_csr(Context& context, const CsrMatrix& a);
 
 struct SpmmOptions {
   const Buffer<float>* bias = nullptr;   // optional: M values, bias[r] added to every column of row r
-  bool relu = false;                     // then Y = (Y > 0 ? Y : 0)
+  bool relu = false;                     // then Y = (Y <= 0 ? 0 : Y): NaN kept, as ONNX's Relu
   // Run this Impl instead of the one the row statistics choose; throws NotSupported with its reason if it cannot
   // run the problem at all.
   std::string impl;
@@ -395,6 +403,11 @@ struct ConvOptions {
 // that change layouts internally (Winograd's transforms, the 1x1 GEMM's packing) do so inside the call, in its
 // events and time. Throws InvalidArgument naming the argument: an inconsistent problem (validate()), a buffer
 // smaller than its tensor, clip_min > clip_max or a clip bound that is NaN.
+// Numerics: every half is read exactly (subnormal halves too: they are normal floats) and each output is rounded to
+// half once, so a result beyond 65504 (from 65520 up) is stored as +-Inf. NaN/Inf in X or W propagate (Inf * 0 =
+// NaN) to the outputs whose window holds them; Winograd Impls mix a whole tile in their transforms, so there a
+// NaN/Inf input makes every output of the 2x2 / 4x4 output tiles it touches NaN. (to_halves turns floats beyond
+// the half range into +-Inf and keeps NaN.)
 EventList conv2d_f16(Context& context, const ConvProblem& problem, const Buffer<std::uint16_t>& x,
                      const Buffer<std::uint16_t>& w, Buffer<std::uint16_t>& y, const ConvOptions& options = {});
 
@@ -413,7 +426,9 @@ std::vector<std::string> conv2d_f16_impls();
 
 // ONNX QuantizeLinear / DequantizeLinear on the device, bit-exact with quantize_linear / dequantize_linear on the
 // host (quant.hpp) where the device divides with correct rounding (it reports CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;
-// PoCL and AMD's drivers do). shape and params as on the host; y / q hold raw bytes of params.type.
+// PoCL and AMD's drivers do). shape and params as on the host; y / q hold raw bytes of params.type. Numerics as on
+// the host (saturate): NaN -> the zero point, +-Inf and huge values clamp to the type's ends. A device without
+// CL_FP_DENORM may flush a subnormal x to 0, which changes q only for scales below 2 * FLT_MIN.
 EventList quantize_linear(Context& context, const Buffer<float>& x, std::span<const std::int64_t> shape,
                           const QuantParams& params, RawBuffer& y);
 EventList dequantize_linear(Context& context, const RawBuffer& q, std::span<const std::int64_t> shape,

@@ -4,7 +4,9 @@
 // documents the targets, the cost model and the report.
 //
 // Thread safety: an OnnxModel is immutable after load() and may be shared by threads; each call takes a Context,
-// which belongs to one thread at a time (device.hpp).
+// which belongs to one thread at a time (device.hpp): give each thread its own, e.g. ctx.share(). Several threads
+// may run() or plan_model() at once; the cost model's calibration file and the device profile are written to a
+// temporary and renamed, so concurrent planners never read half a file (each may calibrate once).
 #pragma once
 
 #include <cstdint>

@@ -210,7 +210,8 @@ GroupedWeights import_q8_0(std::span<const std::uint8_t> blocks, std::int64_t n,
 std::vector<std::uint8_t> export_q4_0(const GroupedWeights& w);
 std::vector<std::uint8_t> export_q8_0(const GroupedWeights& w);
 // ggml's reference quantizers (quantize_row_q4_0_ref, quantize_row_q8_0_ref), bit for bit: w is count floats,
-// count a multiple of 32; returns the blocks. Non-finite values throw InvalidArgument.
+// count a multiple of 32; returns the blocks. Non-finite values throw InvalidArgument. A block so small that
+// ggml's 1/d overflows (ggml's cast is then undefined) gets d = fp16 0 and every q at the zero point.
 std::vector<std::uint8_t> quantize_q4_0(std::span<const float> w);
 std::vector<std::uint8_t> quantize_q8_0(std::span<const float> w);
 // ggml's dequantize_row_q4_0 / dequantize_row_q8_0, bit for bit: one float per weight of every block. Throws

@@ -14,7 +14,15 @@
 //   4. propagation: each spike adds its synapses' weights to the targets' input due at the end of step s + delay
 //      (a delay of 0 acts before step s + 1, as Brian2's zero-delay on_pre);
 //   5. reset: v = v_reset (Izhikevich: v = c, u += d; adaptive: theta += theta_jump), last spike = s.
-// Refractory: a neuron that spiked at step s' is refractory while s - s' < round(t_ref / dt).
+// Refractory: a neuron that spiked at step s' is refractory while s - s' < round(t_ref / dt) (capped at 2^30 steps).
+//
+// Numerics: NaN and Inf are rejected where the network is checked (Network::check, so also at load): every
+// parameter, initial value, weight and current amplitude must be finite and within float32's range (the device
+// holds them as floats), spike times, delays and current start times finite. Inputs too large for the fixed-point
+// synaptic accumulator are an error naming the population. The state then evolves in float32 with IEEE semantics,
+// operation for operation as in the reference: an unstable parameter set may drive v to Inf (which spikes and
+// resets) or NaN (which never passes v > threshold). Subnormal intermediates may be flushed on devices without
+// CL_FP_DENORM (within kSnnVoltageTolerance).
 //
 // Models ("model" in JSON; parameters in brackets have defaults):
 //   lif_exp       LIF with exponential current synapses. dv/dt = (e_leak - v + i_ext + ge + gi) / tau_m,
@@ -45,6 +53,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <limits>
 #include <map>
@@ -156,8 +165,12 @@ struct Network {
 // The JSON form (documented in README "Spiking networks"): {"dt_ms", "duration_ms", "seed", "populations": [...],
 // "projections": [...], "currents": [...], "probes": [...], "spike_capacity"}. Unknown keys are errors (a
 // misspelt parameter would otherwise be ignored). Throws FileError "<name>: <json path>: <what>" for malformed or
-// invalid content. base_dir resolves relative matrix file names.
-Network parse_network_json(std::string_view text, std::string_view name = "<json>", const std::string& base_dir = "");
+// invalid content. base_dir resolves relative matrix file names. A "connect": "matrix" projection reads its "file"
+// (resolved against base_dir) with read_matrix_market, or with read_matrix when given: text from an untrusted
+// source should come with a read_matrix that confines or refuses file access (the fuzz target refuses all).
+using MatrixFileReader = std::function<CsrMatrix(const std::string& resolved_path)>;
+Network parse_network_json(std::string_view text, std::string_view name = "<json>", const std::string& base_dir = "",
+                           const MatrixFileReader& read_matrix = {});
 Network load_network(const std::string& path);
 
 struct Spike {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -39,11 +40,15 @@ struct Tensor {
 // spellings numpy uses for these); fortran_order arrays are converted to C order. Big-endian data and other
 // dtypes are rejected with a FileError naming the descr.
 Tensor read_npy(const std::string& path);
+// The same from the file's bytes in memory; name labels errors (FileError's path).
+Tensor parse_npy(std::string_view bytes, const std::string& name = "<npy bytes>");
 void write_npy(const std::string& path, const Tensor& tensor);   // writes format 1.0 (2.0 if the header needs it)
 
 // One serialized onnx.TensorProto, as in ONNX's test_data_set_*/input_*.pb. Supports FLOAT, FLOAT16, INT8, UINT8
 // and INT32 from raw_data or the typed repeated fields; external data, other element types and an element count
 // that does not match dims are FileErrors.
 Tensor read_onnx_tensor(const std::string& path);
+// The same from the serialized bytes in memory; name labels errors (FileError's path).
+Tensor parse_onnx_tensor(std::string_view bytes, const std::string& name = "<TensorProto bytes>");
 
 }  // namespace ellesmere

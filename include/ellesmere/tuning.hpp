@@ -3,6 +3,9 @@
 // ellesmere-tune), then runtime overrides set here, each layer over the one before. The database is read when the
 // first Context is created; `ellesmere tune show PROBLEM` prints which entry a problem uses.
 // Thread safety: every function here may be called from any thread; a change applies to launches that start after it.
+// reload_database() reads the files first and then replaces the entries at once: a concurrent launch uses the old
+// or the new database, never part of one. The ELLESMERE_* environment variables are read as the library runs: set
+// them before starting threads (setenv is not thread-safe).
 #pragma once
 
 #include <string>

@@ -87,7 +87,8 @@ typedef float out_t;
 // reference (FP_CONTRACT OFF; no mad()). Requantize follows ONNX Runtime's QLinearMatMul: epi_scale holds
 // mult[col] = (a_scale * b_scale[col]) / y_scale, computed once on the host; q = rint(float(c) * mult[col])
 // (round half to even), + zero point, saturate. Dequantize: epi_scale holds the weights' scales b_scale[col];
-// float(c) * (a_scale * b_scale[col]), + bias[col], then ReLU as (y > 0 ? y : 0), which also maps -0.0 to +0.0.
+// float(c) * (a_scale * b_scale[col]), + bias[col], then ReLU as (y <= 0 ? 0 : y), which also maps -0.0 to +0.0 and
+// keeps a NaN (from a NaN bias) as ONNX's Relu does.
 out_t i8_epilogue(int c, int col, float a_scale, __global const float* epi_scale, __global const float* bias,
                   int y_zp) {
 #if EPILOGUE == ELLESMERE_I8_EPILOGUE_INT32
@@ -104,7 +105,7 @@ out_t i8_epilogue(int c, int col, float a_scale, __global const float* epi_scale
   y = y + bias[col];
 #endif
 #if RELU
-  y = y > 0.0f ? y : 0.0f;
+  y = y <= 0.0f ? 0.0f : y;
 #endif
   return y;
 #endif

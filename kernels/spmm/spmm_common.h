@@ -20,7 +20,7 @@
 #define HAS_BIAS 0    // Y[r][:] += bias[r] (the pruned linear layer Y = W_sparse X + b)
 #endif
 #ifndef RELU
-#define RELU 0        // then Y = (Y > 0 ? Y : 0)
+#define RELU 0        // then Y = (Y <= 0 ? 0 : Y): NaN kept
 #endif
 
 #if VW != 1 && VW != 2 && VW != 4 && VW != 8 && VW != 16
@@ -50,8 +50,9 @@ floatv epilogue(floatv acc, __global const float* bias, const int r) {
   acc += (floatv)(bias[r]);
 #endif
 #if RELU
-  // (acc > 0 ? acc : 0): NaN gives 0, as in the host reference; select() picks by the comparison's mask.
-  acc = select((floatv)(0.0f), acc, acc > (floatv)(0.0f));
+  // (acc <= 0 ? 0 : acc): NaN stays NaN (the comparison is false), as ONNX's Relu and the host reference keep it;
+  // -0.0 becomes +0.0. select() picks by the comparison's mask.
+  acc = select(acc, (floatv)(0.0f), acc <= (floatv)(0.0f));
 #endif
   return acc;
 }

@@ -238,21 +238,18 @@ std::uint32_t read_le(const unsigned char* p, std::size_t bytes) {
 
 }  // namespace
 
-Tensor read_npy(const std::string& path) {
-  io::OpenedFile file = io::open_for_reading(path);
-  std::ifstream& in = file.stream;
-  const std::uint64_t file_size = file.size;
+Tensor parse_npy(std::string_view bytes, const std::string& path) {
+  const std::uint64_t file_size = bytes.size();
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
 
-  unsigned char prefix[kVersion2Prefix] = {};
-  in.read(reinterpret_cast<char*>(prefix), static_cast<std::streamsize>(std::min<std::uint64_t>(file_size, 8)));
-  if (std::memcmp(prefix, kMagic.data(), std::min<std::uint64_t>(file_size, kMagic.size())) != 0) {
+  if (std::memcmp(data, kMagic.data(), std::min<std::uint64_t>(file_size, kMagic.size())) != 0) {
     throw FileError(path, "not a .npy file: it does not start with the magic \"\\x93NUMPY\"");
   }
   if (file_size < 8) {
     throw FileError(path, fmt::format("truncated: the file is only {} bytes, shorter than the .npy preamble",
                                       file_size));
   }
-  const int major = prefix[6], minor = prefix[7];
+  const int major = data[6], minor = data[7];
   if (!((major == 1 || major == 2 || major == 3) && minor == 0)) {
     throw FileError(path, fmt::format("unsupported .npy format version {}.{}; supported: 1.0, 2.0, 3.0", major, minor));
   }
@@ -261,16 +258,13 @@ Tensor read_npy(const std::string& path) {
     throw FileError(path, fmt::format("truncated: the file ends inside the header length ({} bytes, need {})",
                                       file_size, prefix_size));
   }
-  in.read(reinterpret_cast<char*>(prefix) + 8, static_cast<std::streamsize>(prefix_size - 8));
-  const std::uint64_t header_len = read_le(prefix + 8, prefix_size - 8);
+  const std::uint64_t header_len = read_le(data + 8, prefix_size - 8);
   if (prefix_size + header_len > file_size) {
     throw FileError(path, fmt::format("truncated: header length {} at byte 8 runs past the end of the file "
                                       "({} bytes, header would end at {})",
                                       header_len, file_size, prefix_size + header_len));
   }
-  std::string header_text(header_len, '\0');
-  in.read(header_text.data(), static_cast<std::streamsize>(header_len));
-  if (!in) throw FileError(path, "read error in the header");
+  const std::string header_text(bytes.substr(prefix_size, header_len));
 
   const Header header = HeaderParser(path, header_text).parse();
   Tensor t;
@@ -283,26 +277,38 @@ Tensor read_npy(const std::string& path) {
     throw FileError(path, fmt::format("header declares an invalid shape: {}", e.what()));
   }
 
-  // Compare with the file size before allocating, so a corrupt shape cannot request terabytes.
+  // Compare with the file size before allocating, so a corrupt shape cannot request terabytes. count fits in
+  // int64 (element_count checks), and a product with dtype_size that overflowed would fail the comparison below
+  // only by luck: check it explicitly.
   const std::uint64_t data_offset = prefix_size + header_len;
   const std::uint64_t available = file_size - data_offset;
-  const std::uint64_t needed = static_cast<std::uint64_t>(count) * dtype_size(t.dtype);
-  if (available < needed) {
+  const std::uint64_t elem_size = dtype_size(t.dtype);
+  if (static_cast<std::uint64_t>(count) > available / elem_size) {
     throw FileError(path, fmt::format("header declares shape {} = {} elements of {} ({} bytes) but only {} bytes of "
                                       "data follow",
-                                      shape_string(t.shape), count, header.descr, needed, available));
+                                      shape_string(t.shape), count, header.descr,
+                                      static_cast<double>(count) * static_cast<double>(elem_size), available));
   }
+  const std::uint64_t needed = static_cast<std::uint64_t>(count) * elem_size;
   if (available > needed) {
     // Trailing bytes mean the header and the data disagree (a wrong shape or dtype), not harmless padding.
     throw FileError(path, fmt::format("{} bytes of trailing data after the {} bytes that shape {} of {} declares",
                                       available - needed, needed, shape_string(t.shape), header.descr));
   }
   t.data.resize(needed);
-  in.read(reinterpret_cast<char*>(t.data.data()), static_cast<std::streamsize>(needed));
-  if (!in) throw FileError(path, fmt::format("read error in the data at byte {}", data_offset));
+  if (needed > 0) std::memcpy(t.data.data(), data + data_offset, needed);
 
   if (header.fortran_order && t.shape.size() > 1) t.data = fortran_to_c(t.data, t.shape, dtype_size(t.dtype));
   return t;
+}
+
+Tensor read_npy(const std::string& path) {
+  io::OpenedFile file = io::open_for_reading(path);
+  std::string bytes(static_cast<std::size_t>(file.size), '\0');
+  if (file.size > 0 && !file.stream.read(bytes.data(), static_cast<std::streamsize>(file.size))) {
+    throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
+  }
+  return parse_npy(bytes, path);
 }
 
 void write_npy(const std::string& path, const Tensor& tensor) {

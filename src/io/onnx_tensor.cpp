@@ -3,6 +3,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -54,12 +55,16 @@ void narrow_int32_data(const std::string& path, const TensorProto& proto, std::i
 Tensor read_onnx_tensor(const std::string& path) {
   io::OpenedFile file = io::open_for_reading(path);
   std::string bytes(static_cast<std::size_t>(file.size), '\0');
-  if (!file.stream.read(bytes.data(), std::streamsize(file.size))) {
+  if (file.size > 0 && !file.stream.read(bytes.data(), std::streamsize(file.size))) {
     throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
   }
+  return parse_onnx_tensor(bytes, path);
+}
 
+Tensor parse_onnx_tensor(std::string_view bytes, const std::string& path) {
   TensorProto proto;
-  if (!proto.ParseFromString(bytes)) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+      !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     throw FileError(path, fmt::format("not a valid serialized onnx.TensorProto ({} bytes; protobuf parsing failed, "
                                       "e.g. truncated or not protobuf)",
                                       bytes.size()));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,13 @@
 #include "runtime/context_impl.hpp"
 
 namespace ellesmere::pipeline {
+
+float int8_weight_scale(std::span<const float> channel) {
+  float m = 0.0f;
+  for (const float v : channel) m = std::max(m, std::fabs(v));
+  if (m == 0.0f) return 1.0f;
+  return std::max(m / 127.0f, std::numeric_limits<float>::min());
+}
 
 const char* precision_name(Precision p) noexcept {
   switch (p) {
@@ -254,13 +262,12 @@ void pack_dense(Run& r, const Step& step, const LayerChoice& choice, Executor::S
       st.weight_bytes = d.w.size() * 4;
       break;
     case Precision::int8: {
-      // Symmetric i8 per output channel (axis 0 of the N x K weight): scale = max|w| / 127.
+      // Symmetric i8 per output channel (axis 0 of the N x K weight): scale = max|w| / 127 (int8_weight_scale).
       std::vector<float> scales(std::size_t(d.n));
       std::vector<std::uint8_t> q(d.w.size());
       for (std::int64_t n = 0; n < d.n; ++n) {
-        float m = 0.0f;
-        for (std::int64_t k = 0; k < d.k; ++k) m = std::max(m, std::fabs(d.w[std::size_t(n * d.k + k)]));
-        scales[std::size_t(n)] = m > 0.0f ? m / 127.0f : 1.0f;
+        scales[std::size_t(n)] = int8_weight_scale(std::span<const float>(d.w).subspan(std::size_t(n * d.k),
+                                                                                       std::size_t(d.k)));
       }
       const QuantParams wp = QuantParams::per_channel(QuantType::i8, 0, scales,
                                                       std::vector<std::int32_t>(std::size_t(d.n), 0));
@@ -888,7 +895,7 @@ std::map<std::string, HostTensor> Executor::run(const std::map<std::string, Host
     input_shapes[spec.name] = it->second.shape;
   }
   for (const auto& [name, t] : inputs) {
-    if (!std::any_of(graph_.inputs.begin(), graph_.inputs.end(), [&](const ValueSpec& s) { return s.name == name; })) {
+    if (!std::any_of(graph_.inputs.begin(), graph_.inputs.end(), [&n = name](const ValueSpec& s) { return s.name == n; })) {
       throw InvalidArgument(fmt::format("{}: '{}' is not an input of the model (inputs: {})", graph_.origin, name,
                                         fmt::join([&] {
                                           std::vector<std::string> n;

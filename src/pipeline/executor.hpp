@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ enum class Precision {
   csr,    // dense only: magnitude-pruned weights in CSR, spmm_csr
 };
 const char* precision_name(Precision p) noexcept;   // "fp32", "fp16", "int8", "int4", "csr"
+
+// The int8 precision's symmetric weight scale for one output channel: max|w| / 127, 1 for an all-zero channel, and
+// at least FLT_MIN (a subnormal scale may be flushed to zero on the device; QuantParams rejects it). Weights are
+// finite here (load() and lower() reject the others).
+float int8_weight_scale(std::span<const float> channel);
 
 struct LayerChoice {
   Precision precision = Precision::fp32;

@@ -125,6 +125,11 @@ std::vector<std::int64_t> HostTensor::to_int64s() const {
       throw InvalidArgument(fmt::format("value {} at index {} of a {} tensor is not an integer", d[i], i,
                                         elem_type_name(type)));
     }
+    // A float beyond int64's range: converting it would be undefined (2^63 itself is not representable).
+    if (!(d[i] >= -9223372036854775808.0 && d[i] < 9223372036854775808.0)) {
+      throw InvalidArgument(fmt::format("value {} at index {} of a {} tensor is outside int64's range", d[i], i,
+                                        elem_type_name(type)));
+    }
     out[i] = std::int64_t(d[i]);
   }
   return out;
@@ -289,7 +294,7 @@ std::string check_against_spec(const ValueSpec& spec, ElemType type, const Shape
 void bind_constant_inputs(Graph& graph, const std::map<std::string, HostTensor>& values) {
   for (const auto& [name, value] : values) {
     const auto it = std::find_if(graph.inputs.begin(), graph.inputs.end(),
-                                 [&](const ValueSpec& v) { return v.name == name; });
+                                 [&n = name](const ValueSpec& v) { return v.name == n; });
     if (it == graph.inputs.end()) {
       throw InvalidArgument(fmt::format("{}: '{}' is not an input of the model", graph.origin, name));
     }

@@ -121,6 +121,9 @@ void bind_constant_inputs(Graph& graph, const std::map<std::string, HostTensor>&
 // A tensor file: NumPy .npy (read_npy) or a serialized onnx.TensorProto .pb (every ElemType, int64 included).
 // Throws FileError naming the path and what is wrong.
 HostTensor read_tensor_file(const std::string& path);
+// The same from the file's bytes (the fuzz targets' entry); path labels errors.
+enum class TensorFileKind { npy, onnx_tensor };
+HostTensor parse_tensor_bytes(const std::string& bytes, const std::string& path, TensorFileKind kind);
 // The ValueSpec's declared type and fixed dims against a tensor; "" when it fits, else what differs.
 std::string check_against_spec(const ValueSpec& spec, ElemType type, const Shape& shape);
 

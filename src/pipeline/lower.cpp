@@ -3,8 +3,10 @@
 #include "pipeline/lower.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <map>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -53,8 +55,34 @@ void bn_affine(const Graph& g, const Node& bn, std::int64_t channels, std::vecto
                                         c, var[c] + eps));
     }
     const double s = gamma[c] / std::sqrt(var[c] + eps);
+    const double t = beta[c] - mean[c] * s;
+    // Converting a double beyond float's range is undefined in C++; a scale that large is no usable layer anyway.
+    if (!(std::fabs(s) <= double(FLT_MAX) && std::fabs(t) <= double(FLT_MAX))) {
+      throw InvalidArgument(fmt::format("node {}: channel {} folds to scale {} and shift {}, beyond float32's range "
+                                        "(gamma / sqrt(variance + epsilon) overflows)",
+                                        bn.label(), c, s, t));
+    }
     scale[c] = float(s);
-    shift[c] = float(beta[c] - mean[c] * s);
+    shift[c] = float(t);
+  }
+}
+
+// Weights and bias after folding (Gemm's alpha and beta, a BatchNormalization) must still be finite: a float32
+// overflow here would turn into Inf weights, NaN outputs, or an infinite int8 scale far from its cause.
+void check_folded(const Node& node, std::span<const float> w, std::span<const float> bias) {
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (!std::isfinite(w[i])) {
+      throw InvalidArgument(fmt::format("node {}: weight at flat index {} is {} after folding alpha or a "
+                                        "BatchNormalization into it (float32 overflow)",
+                                        node.label(), i, w[i]));
+    }
+  }
+  for (std::size_t i = 0; i < bias.size(); ++i) {
+    if (!std::isfinite(bias[i])) {
+      throw InvalidArgument(fmt::format("node {}: bias [{}] is {} after folding beta or a BatchNormalization into it "
+                                        "(float32 overflow)",
+                                        node.label(), i, bias[i]));
+    }
   }
 }
 
@@ -209,6 +237,7 @@ std::vector<Step> lower(const Graph& g) {
           }
           out = g.nodes[j].outputs.at(0);
         }
+        check_folded(node, d.w, d.bias);
         out = fuse.activation(out, d.act);
         step.output = out;
         step.outputs = {out};
@@ -247,6 +276,7 @@ std::vector<Step> lower(const Graph& g) {
         }
         out = g.nodes[j].outputs.at(0);
       }
+      check_folded(node, c.w, c.bias);
       // Residual Add of another computed tensor of the output's shape (checked at run time) before the activation.
       if (fuse.take(out, "Add", j)) {
         const Node& add = g.nodes[j];

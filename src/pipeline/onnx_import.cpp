@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -234,6 +235,12 @@ void check_finite(const HostTensor& t, const std::string& value, const Node& nod
                                         "are corrupt (NaN or Inf in a weight, bias or normalisation statistic)",
                                         node.label(), value, shape_text(t.shape), v[i], i));
     }
+    // The layers hold float32: a double beyond its range would become Inf (and converting it is undefined).
+    if (std::fabs(v[i]) > double(FLT_MAX)) {
+      throw InvalidArgument(fmt::format("node {} input '{}' (shape {}) holds {} at flat index {}, beyond float32's "
+                                        "range",
+                                        node.label(), value, shape_text(t.shape), v[i], i));
+    }
   }
 }
 
@@ -387,8 +394,7 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& origin) {
 
 HostTensor read_tensor_file(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".npy") return HostTensor::from(read_npy(path));
-  if (ext != ".pb") {
+  if (ext != ".npy" && ext != ".pb") {
     throw FileError(path, "unknown tensor file type: expected .npy (NumPy) or .pb (serialized onnx.TensorProto)");
   }
   io::OpenedFile file = io::open_for_reading(path);
@@ -396,6 +402,11 @@ HostTensor read_tensor_file(const std::string& path) {
   if (file.size > 0 && !file.stream.read(bytes.data(), std::streamsize(file.size))) {
     throw FileError(path, fmt::format("read error: {}", std::strerror(errno)));
   }
+  return parse_tensor_bytes(bytes, path, ext == ".npy" ? TensorFileKind::npy : TensorFileKind::onnx_tensor);
+}
+
+HostTensor parse_tensor_bytes(const std::string& bytes, const std::string& path, TensorFileKind kind) {
+  if (kind == TensorFileKind::npy) return HostTensor::from(parse_npy(bytes, path));
   TensorProto proto;
   if (!proto.ParseFromString(bytes) || proto.data_type() == TensorProto::UNDEFINED) {
     throw FileError(path, fmt::format("not a valid serialized onnx.TensorProto ({} bytes: truncated, empty or not "

@@ -208,9 +208,8 @@ double weight_error(const Step& step, const LayerChoice& c) {
     case Precision::int8: {
       const DenseLayer& d = step.dense;
       for (std::int64_t n = 0; n < d.n; ++n) {
-        float m = 0;
-        for (std::int64_t k = 0; k < d.k; ++k) m = std::max(m, std::fabs(d.w[std::size_t(n * d.k + k)]));
-        const float s = m > 0 ? m / 127.0f : 1.0f;
+        const float s =
+            int8_weight_scale(std::span<const float>(d.w).subspan(std::size_t(n * d.k), std::size_t(d.k)));
         for (std::int64_t k = 0; k < d.k; ++k) {
           const float v = d.w[std::size_t(n * d.k + k)];
           const double e = double(std::nearbyint(v / s)) * s - v;

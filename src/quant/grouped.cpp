@@ -498,7 +498,10 @@ std::vector<std::uint8_t> quantize_q4_0(std::span<const float> w) {
       }
     }
     const float d = max / -8;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    // ggml's id = 1 / d overflows to inf when |d| < 1 / FLT_MAX (|max| below ~2.4e-38), and its int8 cast of
+    // 0 * inf or inf is then undefined. Such a d rounds to an fp16 zero, so every weight of the block dequantizes
+    // to 0 whatever q is: id = 0 makes q = 8 (the zero point), defined and what the block means.
+    const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
     std::uint8_t* block = out.data() + i * kQ4Block;
     put_d(block, float_to_half(d));
     for (int j = 0; j < kChunk / 2; ++j) {
@@ -527,7 +530,8 @@ std::vector<std::uint8_t> quantize_q8_0(std::span<const float> w) {
       amax = std::max(amax, std::fabs(x[j]));
     }
     const float d = amax / ((1 << 7) - 1);
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    // As in quantize_q4_0: where 1 / d overflows (amax below ~4.3e-37) d is an fp16 zero, and q = 0 is defined.
+    const float id = d != 0.0f && std::isfinite(1.0f / d) ? 1.0f / d : 0.0f;
     std::uint8_t* block = out.data() + i * kQ8Block;
     put_d(block, float_to_half(d));
     for (int j = 0; j < kChunk; ++j) {

@@ -91,7 +91,7 @@ std::vector<float> dequantize_acc_ref(std::span<const std::int32_t> acc, std::in
     for (std::int64_t i = 0; i < m; ++i) {
       float y = float(acc[std::size_t(i * n + j)]) * scale;
       if (!bias.empty()) y = y + bias[std::size_t(j)];
-      if (relu) y = y > 0.0f ? y : 0.0f;
+      if (relu) y = y <= 0.0f ? 0.0f : y;   // NaN (from a NaN bias) kept, as the kernels do
       out[std::size_t(i * n + j)] = y;
     }
   }

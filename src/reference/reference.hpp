@@ -37,7 +37,7 @@ std::vector<std::uint8_t> requantize_ref(std::span<const std::int32_t> acc, std:
                                          float a_scale, const QuantParams& b_params, float y_scale,
                                          std::int32_t y_zp, QuantType y_type);
 // Dynamic quantization's output: y = float(acc) * (a_scale * b_scale[n]) + bias[n] (bias may be empty), then
-// ReLU as (y > 0 ? y : 0). float32, no contraction.
+// ReLU as (y <= 0 ? 0 : y) (NaN kept). float32, no contraction.
 std::vector<float> dequantize_acc_ref(std::span<const std::int32_t> acc, std::int64_t m, std::int64_t n,
                                       float a_scale, const QuantParams& b_params, std::span<const float> bias,
                                       bool relu);
@@ -60,7 +60,7 @@ std::vector<float> gemm_wq_ref(std::int64_t m, std::span<const float> x, const G
 // (at most 65 x 4096 = 266k elements: one wrong element moves the norm by >= 1/sqrt(266k) = 2e-3).
 inline constexpr double kSpmmTolerance = 2e-5;
 
-// Y = A X (+ bias[r] on row r) (then ReLU as y > 0 ? y : 0) for X K x n row-major, via
+// Y = A X (+ bias[r] on row r) (then ReLU as y <= 0 ? 0 : y, NaN kept) for X K x n row-major, via
 // Eigen::SparseMatrix<double, RowMajor> times a dense double matrix. bias: empty or A.rows values.
 std::vector<float> spmm_csr_ref(const CsrMatrix& a, std::int64_t n, std::span<const float> x,
                                 std::span<const float> bias = {}, bool relu = false);

@@ -43,7 +43,7 @@ std::vector<float> spmm_csr_ref(const CsrMatrix& a, std::int64_t n, std::span<co
       double v = y(r, c);
       if (!bias.empty()) v += double(bias[std::size_t(r)]);
       float f = float(v);
-      if (relu) f = f > 0.0f ? f : 0.0f;
+      if (relu) f = f <= 0.0f ? 0.0f : f;   // NaN kept, as the kernels' epilogue
       out[std::size_t(r * n + c)] = f;
     }
   }

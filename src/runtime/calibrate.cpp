@@ -10,6 +10,7 @@
 
 #include "ellesmere/profile.hpp"
 #include "runtime/context_impl.hpp"
+#include "runtime/fault_injection.hpp"
 
 namespace ellesmere {
 
@@ -37,6 +38,15 @@ struct Calibrator {
 
   std::size_t local_size() const { return std::min<std::size_t>(64, ctx.info.max_work_group_size); }
 
+  // A calibration buffer; a failed allocation (or an injected one) throws ClError naming what it was for.
+  cl::Buffer make_buffer(cl_mem_flags flags, std::size_t bytes, void* host, const std::string& what) const {
+    cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
+    cl::Buffer buffer;
+    if (err == CL_SUCCESS) buffer = cl::Buffer(ctx.context, flags, bytes, host, &err);
+    runtime::check(err, "clCreateBuffer", fmt::format("{} ({} bytes on {})", what, bytes, ctx.info.name));
+    return buffer;
+  }
+
   // Best time of reps runs (after one warm-up) of a kernel whose arguments are already set.
   double best_seconds(cl::Kernel& k, std::size_t global, const std::string& what) {
     const cl::NDRange g(global), l(local_size());
@@ -51,11 +61,8 @@ struct Calibrator {
     // figure is cache bandwidth.
     const std::size_t target = options.quick ? (std::size_t(64) << 20) : (std::size_t(256) << 20);
     const std::size_t bytes = std::min<std::size_t>(target, ctx.info.max_alloc_bytes / 2) / 64 * 64;
-    cl_int err = CL_SUCCESS;
-    cl::Buffer src(ctx.context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
-    runtime::check(err, "clCreateBuffer", "calibration copy source");
-    cl::Buffer dst(ctx.context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
-    runtime::check(err, "clCreateBuffer", "calibration copy destination");
+    cl::Buffer src = make_buffer(CL_MEM_READ_WRITE, bytes, nullptr, "calibration copy source");
+    cl::Buffer dst = make_buffer(CL_MEM_READ_WRITE, bytes, nullptr, "calibration copy destination");
     // Written from the host (clEnqueueFillBuffer is OpenCL 1.2; Clover is 1.1) so no kernel reads undefined data.
     const std::vector<float> zeros(bytes / sizeof(float), 0.0f);
     runtime::check(ctx.queue.enqueueWriteBuffer(src, CL_TRUE, 0, bytes, zeros.data()), "clEnqueueWriteBuffer");
@@ -84,9 +91,8 @@ struct Calibrator {
     for (int vw : {4, 16}) {
       for (int chains : {4, 8}) {
         cl::Kernel& k = ctx.kernel(kFile, kernel_name, fmt::format("-DVW={} -DCHAINS={}", vw, chains));
-        cl_int err = CL_SUCCESS;
-        cl::Buffer out(ctx.context, CL_MEM_READ_WRITE, global * std::size_t(vw) * 4, nullptr, &err);
-        runtime::check(err, "clCreateBuffer", fmt::format("{} output", kernel_name));
+        cl::Buffer out = make_buffer(CL_MEM_READ_WRITE, global * std::size_t(vw) * 4, nullptr,
+                                     fmt::format("{} output", kernel_name));
         cl_int iters = 64;
         double t = 0;
         for (;;) {
@@ -104,9 +110,7 @@ struct Calibrator {
   }
 
   double launch_overhead_us() {
-    cl_int err = CL_SUCCESS;
-    cl::Buffer out(ctx.context, CL_MEM_READ_WRITE, 64, nullptr, &err);
-    runtime::check(err, "clCreateBuffer");
+    cl::Buffer out = make_buffer(CL_MEM_READ_WRITE, 64, nullptr, "calibrate_empty output");
     cl::Kernel& k = ctx.kernel(kFile, "calibrate_empty", "");
     runtime::check(k.setArg(0, out), "clSetKernelArg");
     const int launches = options.quick ? 100 : 500;
@@ -116,8 +120,9 @@ struct Calibrator {
       runtime::check(ctx.queue.finish(), "clFinish");
       auto t0 = Clock::now();
       for (int i = 0; i < launches; ++i) {
-        runtime::check(ctx.queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange(1), cl::NDRange(1)),
-                       "clEnqueueNDRangeKernel", "calibrate_empty");
+        cl_int err = runtime::fault::hit(runtime::fault::Site::enqueue);
+        if (err == CL_SUCCESS) err = ctx.queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange(1), cl::NDRange(1));
+        runtime::check(err, "clEnqueueNDRangeKernel", "calibrate_empty on " + ctx.info.name);
       }
       runtime::check(ctx.queue.finish(), "clFinish");
       best = std::min(best, std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / launches);
@@ -161,11 +166,9 @@ DeviceProfile calibrate(Context& context, const CalibrateOptions& options) {
     runtime::check(k.setArg(2, 0.999f), "clSetKernelArg");
     runtime::check(k.setArg(3, iters), "clSetKernelArg");
   });
-  cl_int err = CL_SUCCESS;
   const cl_char seed_values[16] = {3, -5, 7, -11, 13, -17, 19, -23, 29, -31, 37, -41, 43, -47, 53, -59};
-  cl::Buffer seed(ctx.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof seed_values,
-                  const_cast<cl_char*>(seed_values), &err);
-  runtime::check(err, "clCreateBuffer", "calibration seed");
+  cl::Buffer seed = c.make_buffer(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof seed_values,
+                                  const_cast<cl_char*>(seed_values), "calibration seed");
   p.int8_gops = c.compute_rate("calibrate_mad_i8", "GOP/s", [&](cl::Kernel& k, cl::Buffer& out, cl_int iters) {
     runtime::check(k.setArg(0, out), "clSetKernelArg");
     runtime::check(k.setArg(1, seed), "clSetKernelArg");

@@ -9,6 +9,7 @@
 #include "runtime/cl.hpp"
 #include "runtime/context_impl.hpp"
 #include "runtime/device_handles.hpp"
+#include "runtime/fault_injection.hpp"
 #include "tuning/tuning_db.hpp"
 
 namespace ellesmere {
@@ -37,7 +38,16 @@ ContextImpl::ContextImpl(cl::Device dev, DeviceInfo device_info)
       device(std::move(dev)),
       context(make_context(device)),
       queue(make_queue(context, device)),
-      programs(context, device, info) {}
+      shared_programs(std::make_shared<runtime::ProgramCache>(context, device, info)),
+      programs(*shared_programs) {}
+
+ContextImpl::ContextImpl(const ContextImpl& shared, Share)
+    : info(shared.info),
+      device(shared.device),
+      context(shared.context),
+      queue(make_queue(context, device)),
+      shared_programs(shared.shared_programs),
+      programs(*shared_programs) {}
 
 cl::Kernel& ContextImpl::kernel_of(const cl::Program& program, const std::string& cache_key,
                                    const std::string& kernel_name) {
@@ -66,9 +76,10 @@ cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
   auto& [buffer, size] = scratch_[name];
   if (size < bytes || buffer() == nullptr) {
     if (buffer() != nullptr) check(queue.finish(), "clFinish", "before growing scratch buffer " + name);
-    cl_int err = CL_SUCCESS;
+    cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
     const std::size_t allocate = std::max(bytes, kMinScratchBytes);
-    cl::Buffer grown(context, CL_MEM_READ_WRITE, allocate, nullptr, &err);
+    cl::Buffer grown;
+    if (err == CL_SUCCESS) grown = cl::Buffer(context, CL_MEM_READ_WRITE, allocate, nullptr, &err);
     check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, allocate, info.name));
     buffer = std::move(grown);
     size = allocate;
@@ -79,7 +90,8 @@ cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
 cl::Event ContextImpl::launch(cl::Kernel& kernel, const cl::NDRange& global, const cl::NDRange& local,
                               const std::string& what) {
   cl::Event event;
-  cl_int err = queue.enqueueNDRangeKernel(kernel, cl::NullRange, global, local, nullptr, &event);
+  cl_int err = runtime::fault::hit(runtime::fault::Site::enqueue);
+  if (err == CL_SUCCESS) err = queue.enqueueNDRangeKernel(kernel, cl::NullRange, global, local, nullptr, &event);
   if (err != CL_SUCCESS) {
     auto dims = [](const cl::NDRange& r) {
       if (r.dimensions() == 0) return std::string("(driver's choice)");
@@ -119,12 +131,14 @@ cl_event ContextImpl::marker() {
 }  // namespace detail
 
 Context::Context(std::string_view selector) {
+  runtime::fault::arm_from_environment();   // test-only (ELLESMERE_FAULT); nothing when unset
   tuning::TuningDb::global();   // read (and report) the tuning database now, not in the middle of a first launch
   auto handle = runtime::find_device(selector);
   impl_ = std::make_unique<detail::ContextImpl>(std::move(handle.device), std::move(handle.info));
 }
 
 Context::Context(const DeviceInfo& device) {
+  runtime::fault::arm_from_environment();
   tuning::TuningDb::global();
   auto devices = runtime::enumerate_devices();
   auto it = std::find_if(devices.begin(), devices.end(), [&](const runtime::DeviceHandle& d) {
@@ -136,6 +150,13 @@ Context::Context(const DeviceInfo& device) {
                                    device.name));
   }
   impl_ = std::make_unique<detail::ContextImpl>(std::move(it->device), std::move(it->info));
+}
+
+Context::Context(std::unique_ptr<detail::ContextImpl> impl) : impl_(std::move(impl)) {}
+
+Context Context::share() const {
+  if (!impl_) throw InvalidArgument("Context::share() on a moved-from Context");
+  return Context(std::make_unique<detail::ContextImpl>(*impl_, detail::ContextImpl::Share{}));
 }
 
 Context::~Context() = default;
@@ -215,8 +236,8 @@ RawBuffer::RawBuffer(Context& context, std::size_t bytes, std::string_view what)
                   fmt::format("{}: {:.1f} MiB exceeds the largest single allocation on {} ({:.1f} MiB)", what,
                               double(bytes) / (1 << 20), dev.name, double(dev.max_alloc_bytes) / (1 << 20)));
   }
-  cl_int err = CL_SUCCESS;
-  mem_ = clCreateBuffer(context.cl_context_handle(), CL_MEM_READ_WRITE, bytes, nullptr, &err);
+  cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
+  if (err == CL_SUCCESS) mem_ = clCreateBuffer(context.cl_context_handle(), CL_MEM_READ_WRITE, bytes, nullptr, &err);
   check(err, "clCreateBuffer", fmt::format("{}: {:.1f} MiB on {}", what, double(bytes) / (1 << 20), dev.name));
   queue_ = context.cl_queue_handle();
   clRetainCommandQueue(queue_);

@@ -1,8 +1,11 @@
 // What a Context holds: device, OpenCL context, in-order profiling queue, program cache and kernel objects.
 // Internal; ops and Impls reach it through Context::impl().
+// Threads: the OpenCL context and the program cache may be shared by several ContextImpls (Context::share()); the
+// queue, kernel objects and scratch buffers belong to this one and to one thread at a time.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "ellesmere/device.hpp"
@@ -13,6 +16,10 @@ namespace ellesmere::detail {
 
 struct ContextImpl {
   ContextImpl(cl::Device device, DeviceInfo info);
+  // A ContextImpl on shared's device and OpenCL context, sharing its program cache, with its own queue, kernel
+  // objects and scratch buffers.
+  struct Share {};
+  ContextImpl(const ContextImpl& shared, Share);
 
   // A kernel object from kernel_file built with options, cached per (file, options, kernel name). Its arguments
   // persist between uses: set all of them before every launch.
@@ -45,7 +52,8 @@ struct ContextImpl {
   cl::Device device;
   cl::Context context;
   cl::CommandQueue queue;
-  runtime::ProgramCache programs;
+  std::shared_ptr<runtime::ProgramCache> shared_programs;   // shared by every Context made with share()
+  runtime::ProgramCache& programs;                          // *shared_programs; thread-safe
 
  private:
   cl::Kernel& kernel_of(const cl::Program& program, const std::string& cache_key, const std::string& kernel_name);

@@ -72,6 +72,14 @@ DeviceProfile parse_profile(std::string_view text, const std::string& origin) {
       }
       return d;
     };
+    // Counts and sizes: whole numbers up to max (a double beyond an integer type's range does not convert).
+    auto whole_number_of = [&](double max) {
+      const double d = number_of();
+      if (d != std::floor(d) || d > max) {
+        fail(fmt::format("{} needs a whole number from 0 to {:.0f}, got \"{}\"", name, max, value));
+      }
+      return d;
+    };
     if (name == "name") {
       p.name = value;
     } else if (name == "key") {
@@ -86,7 +94,7 @@ DeviceProfile parse_profile(std::string_view text, const std::string& origin) {
     } else if (name == "date") {
       p.date = value;
     } else if (name == "compute_units") {
-      p.compute_units = int(number_of());
+      p.compute_units = int(whole_number_of(1 << 20));
     } else if (name == "bandwidth_gbps") {
       p.bandwidth_gbps = number_of();
       have_bw = true;
@@ -100,11 +108,11 @@ DeviceProfile parse_profile(std::string_view text, const std::string& origin) {
     } else if (name == "launch_overhead_us") {
       p.launch_overhead_us = number_of();
     } else if (name == "local_mem_bytes") {
-      p.local_mem_bytes = std::uint64_t(number_of());
+      p.local_mem_bytes = std::uint64_t(whole_number_of(0x1p48));
     } else if (name == "max_work_group_size") {
-      p.max_work_group_size = std::size_t(number_of());
+      p.max_work_group_size = std::size_t(whole_number_of(0x1p31));
     } else if (name == "global_mem_bytes") {
-      p.global_mem_bytes = std::uint64_t(number_of());
+      p.global_mem_bytes = std::uint64_t(whole_number_of(0x1p56));
     } else if (name == "source") {
       p.sources.push_back(value);
     } else {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "runtime/env.hpp"
+#include "runtime/fault_injection.hpp"
 #include "runtime/files.hpp"
 #include "runtime/hash.hpp"
 #include "runtime/kernel_registry.hpp"
@@ -27,8 +28,8 @@ constexpr std::size_t kMagicSize = sizeof(kMagic) - 1;
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out += char((v >> (8 * i)) & 0xff);
 }
-bool get_u64(const std::string& in, std::size_t& pos, std::uint64_t& v) {
-  if (in.size() < pos + 8) return false;
+bool get_u64(std::string_view in, std::size_t& pos, std::uint64_t& v) {
+  if (pos > in.size() || in.size() - pos < 8) return false;
   v = 0;
   for (int i = 0; i < 8; ++i) v |= std::uint64_t(static_cast<unsigned char>(in[pos + i])) << (8 * i);
   pos += 8;
@@ -100,9 +101,14 @@ cl::Program ProgramCache::build_from_source(const std::string& name, const std::
   cl_int err = CL_SUCCESS;
   cl::Program program(context_, source, false, &err);
   check(err, "clCreateProgramWithSource", name);
-  err = program.build({device_}, options.c_str());
   std::string build_log;
-  program.getBuildInfo(device_, CL_PROGRAM_BUILD_LOG, &build_log);
+  if (const cl_int injected = fault::hit(fault::Site::build); injected != CL_SUCCESS) {
+    err = injected;   // the test-only hook stands in for the driver refusing to build
+    build_log = fmt::format("(fault injection: clBuildProgram made to fail with {})", cl_error_name(injected));
+  } else {
+    err = program.build({device_}, options.c_str());
+    program.getBuildInfo(device_, CL_PROGRAM_BUILD_LOG, &build_log);
+  }
   while (!build_log.empty() && (build_log.back() == '\0' || build_log.back() == '\n')) build_log.pop_back();
   if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_COMPILE_PROGRAM_FAILURE) {
     throw BuildError(name, options, info_.name + " (" + info_.platform_name + ")", build_log);
@@ -112,6 +118,29 @@ cl::Program ProgramCache::build_from_source(const std::string& name, const std::
   log("build", fmt::format("built {} [{}] from source in {:.1f} ms{}", name, options, ms_since(t0),
                            build_log.empty() ? "" : "; build log:\n" + build_log));
   return program;
+}
+
+CacheEntry parse_cache_entry(std::string_view file, std::string_view key) {
+  CacheEntry entry;
+  auto reject = [&](const char* why) {
+    entry.rejected = why;
+    return entry;
+  };
+  std::size_t pos = kMagicSize;
+  std::uint64_t key_size = 0, payload_size = 0, payload_hash = 0;
+  if (file.size() < kMagicSize || std::memcmp(file.data(), kMagic, kMagicSize) != 0) return reject("has no header");
+  if (!get_u64(file, pos, key_size) || file.size() - pos < key_size) return reject("is truncated (key)");
+  if (file.compare(pos, key_size, key) != 0) return reject("belongs to another source/options/driver (stale)");
+  pos += key_size;
+  if (!get_u64(file, pos, payload_size) || !get_u64(file, pos, payload_hash)) return reject("is truncated");
+  if (file.size() - pos != payload_size) return reject("has the wrong size (truncated or corrupt)");
+  if (payload_size == 0) return reject("holds an empty binary");
+  entry.binary.assign(file.begin() + std::ptrdiff_t(pos), file.end());
+  if (Fnv1a64().add(entry.binary.data(), entry.binary.size()).value() != payload_hash) {
+    entry.binary.clear();
+    return reject("fails its checksum");
+  }
+  return entry;
 }
 
 bool ProgramCache::load_from_disk(const std::string& path, const std::string& key, const std::string& name,
@@ -127,16 +156,9 @@ bool ProgramCache::load_from_disk(const std::string& path, const std::string& ke
     log("cache", fmt::format("rebuilding {}: cache file {} {}", name, path, why));
     return false;
   };
-  std::size_t pos = kMagicSize;
-  std::uint64_t key_size = 0, payload_size = 0, payload_hash = 0;
-  if (file.size() < kMagicSize || std::memcmp(file.data(), kMagic, kMagicSize) != 0) return reject("has no header");
-  if (!get_u64(file, pos, key_size) || file.size() - pos < key_size) return reject("is truncated (key)");
-  if (file.compare(pos, key_size, key) != 0) return reject("belongs to another source/options/driver (stale)");
-  pos += key_size;
-  if (!get_u64(file, pos, payload_size) || !get_u64(file, pos, payload_hash)) return reject("is truncated");
-  if (file.size() - pos != payload_size) return reject("has the wrong size (truncated or corrupt)");
-  std::vector<unsigned char> binary(file.begin() + std::ptrdiff_t(pos), file.end());
-  if (Fnv1a64().add(binary.data(), binary.size()).value() != payload_hash) return reject("fails its checksum");
+  CacheEntry entry = parse_cache_entry(file, key);
+  if (!entry.rejected.empty()) return reject(entry.rejected);
+  std::vector<unsigned char>& binary = entry.binary;
 
   cl_int err = CL_SUCCESS;
   cl::Program program(context_, {device_}, cl::Program::Binaries{binary}, nullptr, &err);

@@ -6,6 +6,8 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ellesmere/device.hpp"
 #include "runtime/cl.hpp"
@@ -18,6 +20,15 @@ struct ProgramCacheStats {
   int builds = 0;
   int disk_rejected = 0;   // disk entries found but not trusted (stale, corrupt, truncated, refused by the driver)
 };
+
+// A disk cache file's content checked against the key it must hold: binary is the program binary when the file is
+// whole and belongs to key; otherwise rejected says why ("is truncated", "fails its checksum", ...) and binary is
+// empty. Never throws for any bytes (the fuzz target fuzz_program_cache checks that).
+struct CacheEntry {
+  std::vector<unsigned char> binary;
+  std::string rejected;
+};
+CacheEntry parse_cache_entry(std::string_view file, std::string_view key);
 
 class ProgramCache {
  public:

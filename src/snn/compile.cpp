@@ -232,7 +232,10 @@ CompiledNetwork compile(const Network& net) {
     if (pop.record) c.recorded_neurons += pop.size;
     const auto P = [&](const char* name) { return param_of(pop, name); };
     const auto decay = [&](double tau) { return float(std::exp(-dt / tau)); };
-    pi[ELLESMERE_SNN_PI_REF_STEPS] = is_source(pop.model) ? 0 : std::int32_t(std::llround(P("t_ref") / dt));
+    // Capped at 2^30 steps: a never-spiked neuron (last spike kNeverSpiked = -2^30) must be out of its refractory
+    // period at step 0, and a longer t_ref (to "never again") would not fit int32 (it wrapped to a wrong period).
+    pi[ELLESMERE_SNN_PI_REF_STEPS] =
+        is_source(pop.model) ? 0 : std::int32_t(std::llround(std::min(P("t_ref") / dt, double(1 << 30))));
     pf[ELLESMERE_SNN_PF_DT] = float(dt);
     pf[ELLESMERE_SNN_PF_SCALE_E] = float(std::ldexp(1.0, -c.fixed_bits_e[p]));
     pf[ELLESMERE_SNN_PF_SCALE_I] = float(std::ldexp(1.0, -c.fixed_bits_i[p]));

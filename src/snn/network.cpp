@@ -1,6 +1,7 @@
 // The spiking-network description (include/ellesmere/snn.hpp): model tables, validation naming the first bad field,
 // and the JSON file format. Used by the simulator, the reference, the CLI (`ellesmere snn`) and the tests.
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -144,6 +145,8 @@ double SimulationResult::rate_hz(const Network& net, int p) const {
 
 std::string Network::check() const {
   const auto finite = [](double v) { return std::isfinite(v); };
+  // Values the device holds as float32 must fit it: a double beyond FLT_MAX would become Inf there.
+  const auto fits_float = [](double v) { return std::isfinite(v) && std::fabs(v) <= double(FLT_MAX); };
   if (!(finite(dt_ms) && dt_ms > 0)) return fmt::format("dt_ms: must be a positive number, got {}", dt_ms);
   if (!(finite(duration_ms) && duration_ms >= 0)) {
     return fmt::format("duration_ms: must be a number >= 0, got {}", duration_ms);
@@ -163,14 +166,17 @@ std::string Network::check() const {
     if (total >= (std::int64_t(1) << 30)) return fmt::format("{}.size: more than 2^30 neurons in all", at);
     const auto& known = model_params(p.model);
     for (const auto& [k, v] : p.params) {
-      const bool ok = std::any_of(known.begin(), known.end(), [&](const ParamInfo& q) { return q.name == k; });
+      const std::string& name = k;   // clang 14 cannot capture a structured binding
+      const bool ok = std::any_of(known.begin(), known.end(), [&](const ParamInfo& q) { return q.name == name; });
       if (!ok) {
         std::vector<std::string> n;
         for (const auto& q : known) n.push_back(q.name);
         return fmt::format("{}.params.{}: {} has no parameter {} (it has: {})", at, k, model_name(p.model), k,
                            n.empty() ? "none" : quoted_names(n));
       }
-      if (!finite(v)) return fmt::format("{}.params.{}: must be a finite number, got {}", at, k, v);
+      if (!fits_float(v)) {
+        return fmt::format("{}.params.{}: must be a finite number within float32's range, got {}", at, k, v);
+      }
     }
     for (const auto& q : known) {
       if (!q.default_value && !p.params.contains(q.name)) {
@@ -205,7 +211,7 @@ std::string Network::check() const {
         return fmt::format("{}.init.{}: {} has no state variable {} (it has: {})", at, k, model_name(p.model), k,
                            vars.empty() ? "none" : quoted_names(vars));
       }
-      if (!finite(v.lo) || !finite(v.hi) || v.hi < v.lo) {
+      if (!fits_float(v.lo) || !fits_float(v.hi) || v.hi < v.lo) {
         return fmt::format("{}.init.{}: needs finite bounds with lo <= hi, got [{}, {}]", at, k, v.lo, v.hi);
       }
     }
@@ -290,8 +296,8 @@ std::string Network::check() const {
     if (p < 0) return fmt::format("{}.population: no population named \"{}\"", at, c.population);
     const Population& pop = populations[std::size_t(p)];
     if (is_source(pop.model)) return fmt::format("{}.population: \"{}\" is a source, which takes no current", at, c.population);
-    if (!finite(c.amplitude)) return fmt::format("{}.amplitude: must be a finite number", at);
-    if (!(c.start_ms >= 0) || std::isnan(c.stop_ms) || c.stop_ms < c.start_ms) {
+    if (!fits_float(c.amplitude)) return fmt::format("{}.amplitude: must be a finite number", at);
+    if (!(finite(c.start_ms) && c.start_ms >= 0) || std::isnan(c.stop_ms) || c.stop_ms < c.start_ms) {
       return fmt::format("{}: needs 0 <= start_ms <= stop_ms, got [{}, {})", at, c.start_ms, c.stop_ms);
     }
     const std::int64_t count = c.count < 0 ? pop.size - c.first : c.count;
@@ -440,7 +446,7 @@ Population parse_population(const Node& n) {
   return p;
 }
 
-Projection parse_projection(const Node& n, const std::string& base_dir) {
+Projection parse_projection(const Node& n, const std::string& base_dir, const MatrixFileReader& read_matrix) {
   n.object({"name", "pre", "post", "target", "connect", "p", "allow_self", "file", "weight", "delay_ms"});
   Projection q;
   for (const char* k : {"pre", "post", "connect"}) n.require(k);
@@ -475,7 +481,7 @@ Projection parse_projection(const Node& n, const std::string& base_dir) {
     std::filesystem::path path(q.file);
     if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
     try {
-      q.matrix = read_matrix_market(path.string());
+      q.matrix = read_matrix ? read_matrix(path.string()) : read_matrix_market(path.string());
     } catch (const Error& e) {
       f.fail(e.what());
     }
@@ -485,11 +491,12 @@ Projection parse_projection(const Node& n, const std::string& base_dir) {
 
 }  // namespace
 
-Network parse_network_json(std::string_view text, std::string_view name, const std::string& base_dir) {
+Network parse_network_json(std::string_view text, std::string_view name, const std::string& base_dir,
+                           const MatrixFileReader& read_matrix) {
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {   // parse_error, and out_of_range for a number beyond double (1e400)
     throw FileError(std::string(name), fmt::format("not valid JSON: {}", e.what()));
   }
   const Node root{doc, "", name};
@@ -514,7 +521,7 @@ Network parse_network_json(std::string_view text, std::string_view name, const s
   if (root.has("projections")) {
     const Node ps = root.at("projections");
     for (std::size_t i = 0, e = ps.array(); i < e; ++i) {
-      net.projections.push_back(parse_projection(ps.at(i), base_dir));
+      net.projections.push_back(parse_projection(ps.at(i), base_dir, read_matrix));
     }
   }
   if (root.has("currents")) {

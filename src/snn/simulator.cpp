@@ -13,6 +13,7 @@
 #include "ellesmere/snn.hpp"
 #include "ops/snn/snn_impl.hpp"
 #include "runtime/context_impl.hpp"
+#include "runtime/fault_injection.hpp"
 #include "snn/compiled.hpp"
 
 namespace ellesmere::snn {
@@ -42,9 +43,13 @@ Buffer<T> zeros(Context& ctx, std::size_t count, const char* what) {
 void enqueue(ellesmere::detail::ContextImpl& ctx, cl::Kernel& k, std::size_t global, std::size_t local, const char* what,
              std::vector<cl::Event>* events) {
   cl::Event e;
-  runtime::check(ctx.queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange(global), cl::NDRange(local), nullptr,
-                                                events != nullptr ? &e : nullptr),
-                 "clEnqueueNDRangeKernel", what);
+  cl_int err = runtime::fault::hit(runtime::fault::Site::enqueue);
+  if (err == CL_SUCCESS) {
+    err = ctx.queue.enqueueNDRangeKernel(k, cl::NullRange, cl::NDRange(global), cl::NDRange(local), nullptr,
+                                         events != nullptr ? &e : nullptr);
+  }
+  runtime::check(err, "clEnqueueNDRangeKernel", fmt::format("{} (global {}, local {}, device {})", what, global,
+                                                            local, ctx.info.name));
   if (events != nullptr) events->push_back(std::move(e));
 }
 

@@ -58,7 +58,12 @@ TuningEntry parse_entry(std::string_view line) {
   e.device = tokens[0];
   e.impl = tokens[1];
   e.problem = tokens[2];
-  ops::ProblemText::parse(e.problem);   // validates the problem's form
+  // Validates the problem's form; a dimension no kernel can index (2^31 or more) is as corrupt as a malformed one.
+  for (const auto& [field, value] : ops::ProblemText::parse(e.problem).fields) {
+    if (!(value >= 0 && value < 2147483648.0)) {
+      throw InvalidArgument(fmt::format("problem \"{}\": {} is out of range [0, 2^31)", e.problem, field));
+    }
+  }
   const std::string& time = tokens.back();
   auto r = std::from_chars(time.data(), time.data() + time.size(), e.time_us);
   if (r.ec != std::errc() || r.ptr != time.data() + time.size() || !std::isfinite(e.time_us) || e.time_us < 0) {
@@ -98,12 +103,16 @@ TuningDb& TuningDb::global() {
 }
 
 void TuningDb::reload() {
-  {
-    std::lock_guard lock(mutex_);
-    std::erase_if(entries_, [](const TuningEntry& e) { return e.layer != Layer::override_; });
-    warnings_.clear();
+  // Read into a fresh database, then swap under the lock: a lookup on another thread sees the old entries or the
+  // new ones, never a half-read file.
+  TuningDb fresh;
+  load_shipped_and_user(fresh);
+  std::lock_guard lock(mutex_);
+  for (auto& e : entries_) {
+    if (e.layer == Layer::override_) fresh.entries_.push_back(std::move(e));
   }
-  load_shipped_and_user(*this);
+  entries_ = std::move(fresh.entries_);
+  warnings_ = std::move(fresh.warnings_);
 }
 
 std::string TuningDb::user_file_path() {
@@ -134,6 +143,12 @@ void TuningDb::load_text(std::string_view text, const std::string& origin, Layer
 void TuningDb::load_file(const std::string& path, Layer layer) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return;
+  if (std::filesystem::is_directory(path, ec)) {
+    // Reading a directory "succeeds" with no bytes on Linux: say so rather than load an empty layer silently.
+    std::lock_guard lock(mutex_);
+    warnings_.push_back(fmt::format("{}: cannot be read (it is a directory); using the other layers", path));
+    return;
+  }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
   if (in) s << in.rdbuf();

@@ -64,7 +64,8 @@ struct DenseCase {
 class PipelineDense : public ::testing::TestWithParam<DenseCase> {};
 
 TEST_P(PipelineDense, EveryPrecisionMatchesTheHostComputationOfItsWeights) {
-  const auto [rows, n, k] = GetParam();
+  const DenseCase dense_case = GetParam();   // named members, not a structured binding: clang 15 cannot capture those
+  const std::int64_t rows = dense_case.rows, n = dense_case.n, k = dense_case.k;
   Context& ctx = testing::shared_context();
   Graph g;
   g.origin = "dense";

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <typeinfo>
 
 #include <onnx/onnx_pb.h>
 
@@ -94,8 +95,10 @@ std::string error_of(const std::function<void()>& f) {
   } catch (const E& e) {
     return e.what();
   } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected " << typeid(E).name() << ", got another exception: " << e.what();
     return std::string("WRONG EXCEPTION TYPE: ") + e.what();
   }
+  ADD_FAILURE() << "expected " << typeid(E).name() << ", nothing was thrown";
   return "NO ERROR";
 }
 

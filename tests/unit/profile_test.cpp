@@ -170,6 +170,19 @@ TEST(ProfileText, ParseErrorsNameOriginAndLine) {
   expect_parse_error(head + "launch_overhead_us\n", {"line 4", "launch_overhead_us"});   // no value
 }
 
+// Counts and sizes beyond their integer type, or fractional, are errors, never an out-of-range conversion (found by
+// fuzz_device_profile: "local_mem_bytes 5242899...98" was undefined behaviour; fuzz/regressions/device_profile/).
+TEST(ProfileText, CountsMustBeWholeNumbersInRange) {
+  const std::string head = "key test-dev-4cu\nbandwidth_gbps 10\nfp32_gflops 20\n";
+  expect_parse_error(head + "local_mem_bytes 1e300\n", {"line 4", "local_mem_bytes", "whole number"});
+  expect_parse_error(head + "compute_units 3000000000\n", {"line 4", "compute_units", "whole number"});
+  expect_parse_error(head + "max_work_group_size 64.5\n", {"line 4", "max_work_group_size", "whole number"});
+  expect_parse_error(head + "global_mem_bytes 1e20\n", {"line 4", "global_mem_bytes", "whole number"});
+  const DeviceProfile p = parse_profile(head + "compute_units 36\nlocal_mem_bytes 65536\n", "t");
+  EXPECT_EQ(p.compute_units, 36);
+  EXPECT_EQ(p.local_mem_bytes, 65536u);
+}
+
 TEST(ProfileText, MissingRequiredFields) {
   expect_parse_error("bandwidth_gbps 10\nfp32_gflops 20\n", {"key"});
   expect_parse_error("key\nbandwidth_gbps 10\nfp32_gflops 20\n", {"key"});   // empty key

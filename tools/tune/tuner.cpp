@@ -3,8 +3,10 @@
 #include "tuner.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -537,9 +539,9 @@ TuneResult Tuner::tune(const ops::ImplBase& impl, const std::string& problem_in)
 
 void append_to_database(const std::string& path, const TuneResult& r) {
   if (!r.best) return;
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream out(path, std::ios::app);
+  if (auto dir = fs::path(path).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
   const std::time_t now = std::time(nullptr);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d", std::localtime(&now));
@@ -547,19 +549,44 @@ void append_to_database(const std::string& path, const TuneResult& r) {
                                                          r.confirm_baseline_us)
                            : !r.baseline_invalid.empty() ? "the Impl default does not fit this device"
                                                          : "the Impl default could not be timed";
-  out << fmt::format("# ellesmere-tune {}: {} of {} valid candidates ({}), {} wrong, {} failed to build, {} failed "
-                     "to run; {}\n",
-                     date, r.evaluations.size(), r.valid_size, r.strategy, r.count(Status::wrong),
-                     r.count(Status::build_failed), r.count(Status::launch_failed), vs_default);
   tuning::TuningEntry entry;
   entry.device = r.device;
   entry.impl = r.impl;
   entry.problem = r.problem;
   entry.params = r.best->params;
   entry.time_us = r.confirm_best_us > 0 ? r.confirm_best_us : r.best->time.median_us;
-  out << tuning::format_entry(entry) << '\n';
+  std::string text = fmt::format("# ellesmere-tune {}: {} of {} valid candidates ({}), {} wrong, {} failed to build, "
+                                 "{} failed to run; {}\n",
+                                 date, r.evaluations.size(), r.valid_size, r.strategy, r.count(Status::wrong),
+                                 r.count(Status::build_failed), r.count(Status::launch_failed), vs_default);
+  text += tuning::format_entry(entry) + '\n';
+
+  // One write of the whole text; if it fails part-way the file is cut back to its old size, so an unwritable or
+  // full disk never leaves half a line behind (or glues our line to the user's last one).
+  if (fs::is_directory(path, ec)) throw FileError(path, "cannot append to the tuning database: it is a directory");
+  const bool existed = fs::exists(path, ec);
+  const std::uintmax_t old_size = existed ? fs::file_size(path, ec) : 0;
+  if (existed && old_size > 0) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(std::streamoff(old_size - 1));
+    if (in.get() != '\n') text.insert(0, "\n");
+  }
+  std::ofstream out(path, std::ios::app | std::ios::binary);
+  if (!out) {
+    throw FileError(path, fmt::format("cannot open the tuning database for appending: {}", std::strerror(errno)));
+  }
+  out << text;
   out.flush();
-  if (!out) throw FileError(path, "cannot append to the tuning database");
+  if (!out) {
+    const std::string why = std::strerror(errno);
+    out.close();
+    if (existed) {
+      fs::resize_file(path, old_size, ec);
+    } else {
+      fs::remove(path, ec);
+    }
+    throw FileError(path, "cannot append to the tuning database: " + why);
+  }
 }
 
 }  // namespace ellesmere::tune

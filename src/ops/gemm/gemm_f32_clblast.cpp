@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/fault_injection.hpp"
+
 namespace ellesmere::ops {
 
 namespace {
@@ -35,6 +37,9 @@ EventList clblast_sgemm(detail::ContextImpl& ctx, const GemmProblem& p, const Ge
   // the marker before it makes span_ns() cover them all.
   events.add(ctx.marker());
   cl_event event = nullptr;
+  if (const cl_int injected = runtime::fault::hit(runtime::fault::Site::enqueue); injected != CL_SUCCESS) {
+    throw ClError(injected, "clblast::Gemm", fmt::format("{} on {}", p.str(), ctx.info.name));
+  }
   auto status = clblast::Gemm<float>(
       clblast::Layout::kRowMajor, p.trans_a ? clblast::Transpose::kYes : clblast::Transpose::kNo,
       p.trans_b ? clblast::Transpose::kYes : clblast::Transpose::kNo, std::size_t(p.m), std::size_t(p.n),

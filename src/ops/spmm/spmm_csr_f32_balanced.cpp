@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ops/spmm/spmm_impl.hpp"
+#include "runtime/fault_injection.hpp"
 
 namespace ellesmere::ops {
 
@@ -90,12 +91,20 @@ class SpmmCsrF32Balanced final : public SpmmImpl {
     const std::size_t bytes = std::size_t(2 * nchunks * p.n) * sizeof(float);
     if (scratch.bytes < bytes) {
       std::vector<float> zeros(bytes / sizeof(float), 0.0f);
-      cl_int err = CL_SUCCESS;
-      cl::Buffer grown(ctx.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, zeros.data(), &err);
+      cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
+      cl::Buffer grown;
+      if (err == CL_SUCCESS) {
+        grown = cl::Buffer(ctx.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, zeros.data(), &err);
+      }
       runtime::check(err, "clCreateBuffer",
-                     fmt::format("allocating {} bytes of partial sums for {} {}", bytes, name(), p.str()));
+                     fmt::format("allocating {} bytes of partial sums for {} {} on {}", bytes, name(), p.str(),
+                                 ctx.info.name));
       scratch.buffer = std::move(grown);
       scratch.bytes = bytes;
+    }
+    if (scratch.last_use() != nullptr && scratch.last_queue() != ctx.queue()) {
+      runtime::check(scratch.last_use.wait(), "clWaitForEvents",
+                     fmt::format("{}: waiting for another queue's use of the partial sums", name()));
     }
     cl_mem partials = scratch.buffer();
     detail::set_args(k1, name(), cl_int(p.m), cl_int(p.n), cl_int(a.nnz()), a.row_ptr().handle(),
@@ -105,8 +114,11 @@ class SpmmCsrF32Balanced final : public SpmmImpl {
     const std::string what = fmt::format("{} {} [{}]", name(), p.str(), params.str());
     detail::track(events, ctx.launch(k1, cl::NDRange(shape[0].global[0], shape[0].global[1]),
                                      cl::NDRange(shape[0].local[0], shape[0].local[1]), what));
-    detail::track(events, ctx.launch(k2, cl::NDRange(shape[1].global[0], shape[1].global[1]),
-                                     cl::NDRange(shape[1].local[0], shape[1].local[1]), what));
+    cl::Event last = ctx.launch(k2, cl::NDRange(shape[1].global[0], shape[1].global[1]),
+                                cl::NDRange(shape[1].local[0], shape[1].local[1]), what);
+    detail::track(events, last);
+    scratch.last_use = std::move(last);
+    scratch.last_queue = ctx.queue;
     return events;
   }
 };

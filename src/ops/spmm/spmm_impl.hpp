@@ -22,6 +22,10 @@ struct CsrScratch {
   std::mutex mutex;
   cl::Buffer buffer;
   std::size_t bytes = 0;
+  // The last launch that used buffer, and its queue: a launch from another queue (a Context made by share(), on
+  // another thread) waits for it, as queues are not ordered with one another.
+  cl::Event last_use;
+  cl::CommandQueue last_queue;
 };
 
 }  // namespace ellesmere::detail
