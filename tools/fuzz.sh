@@ -38,7 +38,8 @@ if [ "$build" = 1 ]; then
 fi
 table="$bdir/fuzz/fuzz_targets.txt"
 [ -f "$table" ] || { echo "fuzz.sh: $table missing: build the preset \"sanitize\" first" >&2; exit 1; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:external_symbolizer_path=/usr/bin/llvm-symbolizer}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tools/sanitize/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 mkdir -p "$out"
 

@@ -8,8 +8,8 @@ packages=(
   # build
   build-essential cmake pkg-config git ca-certificates
   # the sanitizer and fuzzing build (CMakePresets.json preset "sanitize"): clang 15 (std::source_location, _Float16),
-  # lld, and the ASan/UBSan/libFuzzer runtimes
-  clang-15 lld libclang-common-15-dev
+  # lld, the ASan/UBSan/libFuzzer runtimes, and llvm-symbolizer for readable sanitizer reports
+  clang-15 lld libclang-common-15-dev llvm
   # OpenCL: ICD loader, C and C++ (Khronos CL/opencl.hpp) headers, CPU device, simulator, clinfo
   ocl-icd-opencl-dev opencl-headers opencl-clhpp-headers pocl-opencl-icd oclgrind clinfo
   # libraries
