@@ -1,6 +1,7 @@
 // Graph plumbing: HostTensor conversions, node attribute access, tensor files, binding inputs, and shape inference
 // for every op the pipeline runs (graph.hpp).
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -358,6 +359,12 @@ Shape reshape_target(const Node& node, const Shape& in, const std::vector<std::i
                                         shape_text(requested)));
     }
     out[i] = d;
+    // Checked: the requested shape is untrusted, and its product may exceed int64 (found by fuzz_onnx_model;
+    // fuzz/regressions/onnx_model/). No tensor has more than 2^48 elements, so beyond that no reshape can match.
+    if (d != 0 && known > (std::int64_t(1) << 48) / d) {
+      throw InvalidArgument(fmt::format("node {}: shape {} has more than 2^48 elements", node.label(),
+                                        shape_text(requested)));
+    }
     known *= d;
   }
   const std::int64_t total = element_count(in);
@@ -374,6 +381,12 @@ Shape reshape_target(const Node& node, const Shape& in, const std::vector<std::i
   return out;
 }
 
+namespace {
+// Largest kernel size, stride, dilation or pad a window takes: products of these with dimensions (< 2^48 elements)
+// stay far inside int64.
+constexpr std::int64_t kMaxWindowAttribute = std::numeric_limits<std::int32_t>::max();
+}  // namespace
+
 ConvGeometry conv_geometry(const Node& node, const Shape& x, std::int64_t kernel_h, std::int64_t kernel_w) {
   const bool one_d = x.size() == 3;
   if (x.size() != 4 && x.size() != 3) {
@@ -389,7 +402,8 @@ ConvGeometry conv_geometry(const Node& node, const Shape& x, std::int64_t kernel
                                         node.label(), name, v.size(), sd));
     }
     for (const auto e : v) {
-      if (e < (std::string(name) == "pads" ? 0 : 1)) {
+      // An upper bound too: window arithmetic on int64 must not overflow (found by fuzz_onnx_model).
+      if (e < (std::string(name) == "pads" ? 0 : 1) || e > kMaxWindowAttribute) {
         throw InvalidArgument(fmt::format("node {}: attribute '{}' = {} is out of range", node.label(), name,
                                           shape_text(v)));
       }
@@ -405,6 +419,11 @@ ConvGeometry conv_geometry(const Node& node, const Shape& x, std::int64_t kernel
   if (kernel.size() != sd) {
     throw InvalidArgument(fmt::format("node {}: kernel_shape {} for a {}-D input", node.label(), shape_text(kernel),
                                       sd));
+  }
+  for (const auto e : kernel) {
+    if (e < 1 || e > kMaxWindowAttribute) {
+      throw InvalidArgument(fmt::format("node {}: kernel_shape {} is out of range", node.label(), shape_text(kernel)));
+    }
   }
   if (kernel_h > 0 && ((one_d ? 1 : kernel[0]) != kernel_h || kernel.back() != kernel_w)) {
     throw InvalidArgument(fmt::format("node {}: kernel_shape {} does not match the weight's window {}x{}",

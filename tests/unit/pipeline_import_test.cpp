@@ -291,6 +291,10 @@ TEST(PipelineImport, ShapeHelpers) {
   EXPECT_EQ(reshape_target(n, {2, 3, 4}, {0, -1}), (Shape{2, 12}));
   EXPECT_EQ(reshape_target(n, {2, 3, 4}, {-1}), (Shape{24}));
   EXPECT_THROW(reshape_target(n, {2, 3, 4}, {5, -1}), InvalidArgument);
+  // A requested shape whose product overflows int64 is an error, not undefined behaviour (found by fuzz_onnx_model).
+  EXPECT_NE(error_of<InvalidArgument>([&] { reshape_target(n, {2, 3, 4}, {648518346341351423, 32, -1}); })
+                .find("more than 2^48 elements"),
+            std::string::npos);
   EXPECT_THROW(reshape_target(n, {2, 3, 4}, {-1, -1}), InvalidArgument);
   EXPECT_EQ(broadcast_shapes(n, {3, 1, 5}, {4, 1}), (Shape{3, 4, 5}));
   EXPECT_THROW(broadcast_shapes(n, {3, 2}, {3}), InvalidArgument);
