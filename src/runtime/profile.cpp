@@ -26,19 +26,38 @@ double DeviceProfile::roofline_seconds(double ops, double ops_per_second, double
   return std::max(compute, memory);
 }
 
+namespace {
+
+// A control character (other than tab) in a line of profile text: the parser refuses it, the writer replaces it.
+bool is_control(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t') || u == 0x7f;
+}
+
+// A text field as written: control characters become spaces, so a driver string holding a newline or a carriage
+// return can neither break the line apart nor add a field, and the file reads back to what was written.
+std::string text_field(const std::string& value) {
+  std::string out = value;
+  std::replace_if(out.begin(), out.end(), is_control, ' ');
+  return out;
+}
+
+}  // namespace
+
 std::string format_profile(const DeviceProfile& p) {
   std::string out = "# ellesmere device profile (plain text: name value; '#' starts a comment)\n";
-  out += fmt::format("name {}\nkey {}\nmodel_estimate {}\n", p.name, p.key, p.model_estimate ? 1 : 0);
-  if (!p.device.empty()) out += fmt::format("device {}\n", p.device);
-  if (!p.driver.empty()) out += fmt::format("driver {}\n", p.driver);
-  if (!p.date.empty()) out += fmt::format("date {}\n", p.date);
+  out += fmt::format("name {}\nkey {}\nmodel_estimate {}\n", text_field(p.name), text_field(p.key),
+                     p.model_estimate ? 1 : 0);
+  if (!p.device.empty()) out += fmt::format("device {}\n", text_field(p.device));
+  if (!p.driver.empty()) out += fmt::format("driver {}\n", text_field(p.driver));
+  if (!p.date.empty()) out += fmt::format("date {}\n", text_field(p.date));
   out += fmt::format("compute_units {}\n", p.compute_units);
   out += fmt::format("bandwidth_gbps {:.3f}\nfp32_gflops {:.3f}\nfp16_gflops {:.3f}\nint8_gops {:.3f}\n",
                      p.bandwidth_gbps, p.fp32_gflops, p.fp16_gflops, p.int8_gops);
   out += fmt::format("launch_overhead_us {:.3f}\n", p.launch_overhead_us);
   out += fmt::format("local_mem_bytes {}\nmax_work_group_size {}\nglobal_mem_bytes {}\n", p.local_mem_bytes,
                      p.max_work_group_size, p.global_mem_bytes);
-  for (const auto& s : p.sources) out += fmt::format("source {}\n", s);
+  for (const auto& s : p.sources) out += fmt::format("source {}\n", text_field(s));
   return out;
 }
 
@@ -51,7 +70,11 @@ DeviceProfile parse_profile(std::string_view text, const std::string& origin) {
   while (std::getline(in, line)) {
     ++number;
     auto fail = [&](const std::string& why) { throw FileError(origin, fmt::format("line {}: {}", number, why)); };
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
+    if (auto bad = std::find_if(line.begin(), line.end(), is_control); bad != line.end()) {
+      fail(fmt::format("control character 0x{:02x} at column {} (profiles are plain text)",
+                       static_cast<unsigned>(static_cast<unsigned char>(*bad)), (bad - line.begin()) + 1));
+    }
     auto first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') continue;
     auto space = line.find_first_of(" \t", first);

@@ -31,6 +31,7 @@
 #include "runtime/fault_injection.hpp"
 #include "runtime/hash.hpp"
 #include "test_support.hpp"
+#include "tile2d_check.hpp"
 #include "tuning/tuning_db.hpp"
 #if __has_include("tuner.hpp")
 #include "tuner.hpp"
@@ -400,25 +401,7 @@ constexpr const char* kCacheParams = "TM=32 TN=32 TK=8 WPT=4 VW=4";
 // Runs gemm_f32_tile2d with kCacheParams on a new Context (so its program comes from the disk cache or a build) and
 // checks the result against the reference; returns the cache statistics.
 runtime::ProgramCacheStats tile2d_run() {
-  Context ctx;
-  const ops::GemmF32Impl* impl = nullptr;
-  for (const auto& i : ops::gemm_f32_list()) {
-    if (i->name() == "gemm_f32_tile2d") impl = i.get();
-  }
-  EXPECT_NE(impl, nullptr);
-  const ops::Params params = ops::Params::parse(kCacheParams);
-  const GemmProblem p{.m = 21, .n = 17, .k = 9};
-  const auto a = reference::random_floats(std::size_t(p.m * p.k), 1);
-  const auto b = reference::random_floats(std::size_t(p.k * p.n), 2);
-  std::vector<float> ref(std::size_t(p.m * p.n));
-  reference::gemm_f32_ref(p, a, b, ref);
-  Buffer<float> da(ctx, std::span<const float>(a)), db(ctx, std::span<const float>(b)), dc(ctx, ref.size());
-  dc.fill(reference::poison_f32());
-  impl->launch(ctx.impl(), p, params, {da.handle(), db.handle(), dc.handle(), 1.0f, 0.0f}).wait();
-  const auto out = dc.to_vector();
-  EXPECT_EQ(reference::first_poisoned(out), -1);
-  EXPECT_LE(reference::relative_error(out, ref), reference::kGemmF32Tolerance);
-  return ctx.impl().programs.stats();
+  return testing::run_tile2d_checked({.m = 21, .n = 17, .k = 9}, ops::Params::parse(kCacheParams));
 }
 
 std::string read_all(const fs::path& p) {

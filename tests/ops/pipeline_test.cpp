@@ -165,8 +165,8 @@ TEST_P(PipelineDense, EveryPrecisionMatchesTheHostComputationOfItsWeights) {
 INSTANTIATE_TEST_SUITE_P(Shapes, PipelineDense,
                          ::testing::Values(DenseCase{1, 37, 67}, DenseCase{3, 37, 67}, DenseCase{5, 64, 128},
                                            DenseCase{17, 9, 33}),
-                         [](const auto& info) {
-                           return fmt::format("m{}n{}k{}", info.param.rows, info.param.n, info.param.k);
+                         [](const auto& c) {
+                           return fmt::format("m{}n{}k{}", c.param.rows, c.param.n, c.param.k);
                          });
 
 // Conv (pads, stride) + BatchNormalization + residual Add + ReLU, fused into one step: against the unfused host
@@ -458,7 +458,7 @@ TEST_P(OnnxNodeTest, PassesThroughTheCliWithOnnxTolerance) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Supported, OnnxNodeTest, ::testing::ValuesIn(kPassing),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& c) { return c.param; });
 
 // Node tests of variants we do not run: each fails with an error naming the node and what is missing.
 struct Refusal {
@@ -489,7 +489,7 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"test_dropout_default_mask", "element type BOOL"},
         Refusal{"test_identity_sequence", "is not a tensor (sequences, maps and optionals are not supported)"},
         Refusal{"test_softmax_axis_0_expanded", "'ReduceMax #1' (ReduceMax)"}),
-    [](const auto& info) { return info.param.test; });
+    [](const auto& c) { return c.param.test; });
 
 }  // namespace
 }  // namespace ellesmere::pipeline

@@ -11,6 +11,7 @@
 #include "reference/reference.hpp"
 #include "runtime/context_impl.hpp"
 #include "test_support.hpp"
+#include "tile2d_check.hpp"
 
 namespace ellesmere {
 namespace {
@@ -23,30 +24,11 @@ constexpr const char* kOptions = "-DTM=32 -DTN=32 -DTK=8 -DWPT=4 -DVW=4";
 // Runs a GEMM with exactly the program kOptions names (through the Impl, with those Params), so a broken or
 // mismatched binary loaded from disk shows as a wrong result; returns the cache statistics.
 runtime::ProgramCacheStats build_and_run(const std::string& options = kOptions) {
-  Context ctx;
-  const ops::GemmF32Impl* impl = nullptr;
-  for (const auto& i : ops::gemm_f32_list()) {
-    if (i->name() == "gemm_f32_tile2d") impl = i.get();
-  }
-  EXPECT_NE(impl, nullptr);
   std::string params_text = options;   // "-DTM=32 -DTN=32 ..." -> "TM=32 TN=32 ..."
   for (auto pos = params_text.find("-D"); pos != std::string::npos; pos = params_text.find("-D")) {
     params_text.erase(pos, 2);
   }
-  const ops::Params params = ops::Params::parse(params_text);
-  const GemmProblem p{.m = 19, .n = 23, .k = 7};
-  EXPECT_EQ(impl->build_options(p, params), options) << "the GEMM must use the program under test";
-  const auto a = reference::random_floats(std::size_t(p.m * p.k), 1);
-  const auto b = reference::random_floats(std::size_t(p.k * p.n), 2);
-  std::vector<float> ref(std::size_t(p.m * p.n));
-  reference::gemm_f32_ref(p, a, b, ref);
-  Buffer<float> da(ctx, std::span<const float>(a)), db(ctx, std::span<const float>(b)), dc(ctx, ref.size());
-  dc.fill(reference::poison_f32());
-  impl->launch(ctx.impl(), p, params, {da.handle(), db.handle(), dc.handle(), 1.0f, 0.0f}).wait();
-  const auto out = dc.to_vector();
-  EXPECT_EQ(reference::first_poisoned(out), -1);
-  EXPECT_LE(reference::relative_error(out, ref), reference::kGemmF32Tolerance);
-  return ctx.impl().programs.stats();
+  return testing::run_tile2d_checked({.m = 19, .n = 23, .k = 7}, ops::Params::parse(params_text), options);
 }
 
 std::vector<fs::path> cache_files(const fs::path& dir) {

@@ -25,6 +25,7 @@
 #include "reference/quant_ref.hpp"
 #include "reference/reference.hpp"
 #include "snn/compiled.hpp"
+#include "onnx_model_builder.hpp"
 #include "test_support.hpp"
 
 #include <onnx/onnx_pb.h>
@@ -416,64 +417,7 @@ TEST(NumericsUnitSnn, RefractoryPeriodsBeyondTheRunAreCappedNotWrapped) {
 
 // ---- pipeline lowering: reject what cannot be represented -------------------------------------------------------
 
-struct ModelBuilder {
-  onnx::ModelProto m;
-  ModelBuilder() {
-    m.set_ir_version(8);
-    m.set_producer_name("ellesmere-test");
-    m.add_opset_import()->set_version(13);
-  }
-  onnx::GraphProto& g() { return *m.mutable_graph(); }
-  void input(const std::string& name, std::vector<std::int64_t> dims) {
-    auto* t = g().add_input();
-    t->set_name(name);
-    auto* tt = t->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
-  }
-  void output(const std::string& name) {
-    auto* v = g().add_output();
-    v->set_name(name);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  void floats(const std::string& name, std::vector<std::int64_t> dims, const std::vector<float>& values) {
-    auto* t = g().add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-  }
-  void doubles(const std::string& name, std::vector<std::int64_t> dims, const std::vector<double>& values) {
-    auto* t = g().add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::DOUBLE);
-    for (auto d : dims) t->add_dims(d);
-    for (double v : values) t->add_double_data(v);
-  }
-  onnx::NodeProto& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                        const std::string& name) {
-    auto* n = g().add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (auto& i : in) n->add_input(i);
-    for (auto& o : out) n->add_output(o);
-    return *n;
-  }
-  std::string bytes() const { return m.SerializeAsString(); }
-};
-
-void add_float_attr(onnx::NodeProto& n, const std::string& name, float v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-void add_int_attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
+using testing::ModelBuilder;   // onnx_model_builder.hpp
 
 TEST(NumericsUnitPipeline, WeightsThatOverflowFloatWhenFoldedAreRejectedNamingTheNode) {
   // Gemm 'fc' (x: 1 x 3, W 2 x 3) then BatchNormalization 'bn' whose gamma / sqrt(var + eps) is 1e30: the folded
@@ -489,8 +433,8 @@ TEST(NumericsUnitPipeline, WeightsThatOverflowFloatWhenFoldedAreRejectedNamingTh
     b.floats("mean", {2}, {0.0f, 0.0f});
     b.floats("var", {2}, {1.0f, 1.0f});
     auto& fc = b.node("Gemm", {"x", "w", "bias"}, {"h"}, "fc");
-    add_int_attr(fc, "transB", 1);
-    add_float_attr(fc, "alpha", alpha);
+    ModelBuilder::attr(fc, "transB", 1);
+    ModelBuilder::float_attr(fc, "alpha", alpha);
     b.node("BatchNormalization", {"h", "gamma", "beta", "mean", "var"}, {"y"}, "bn");
     return b.bytes();
   };
@@ -522,7 +466,7 @@ TEST(NumericsUnitPipeline, WeightsThatOverflowFloatWhenFoldedAreRejectedNamingTh
     b.floats("var", {2}, {1.0f, 0.0f});
     b.node("MatMul", {"x", "w"}, {"h"}, "mm");
     auto& bn = b.node("BatchNormalization", {"h", "gamma", "beta", "mean", "var"}, {"y"}, "bn");
-    add_float_attr(bn, "epsilon", 1e-5f);
+    ModelBuilder::float_attr(bn, "epsilon", 1e-5f);
     const pipeline::Graph g = pipeline::import_onnx_bytes(b.bytes(), "bnscale.onnx");
     const std::string e = error_of<InvalidArgument>([&] { pipeline::lower(g); });
     EXPECT_HAS(e, "'bn' (BatchNormalization)");

@@ -15,6 +15,7 @@
 #include "pipeline/graph.hpp"
 #include "pipeline/host_ops.hpp"
 #include "pipeline/lower.hpp"
+#include "onnx_model_builder.hpp"
 #include "test_support.hpp"
 
 namespace ellesmere::pipeline {
@@ -24,58 +25,7 @@ namespace fs = std::filesystem;
 
 const std::string kModels = std::string(ELLESMERE_SOURCE_DIR) + "/examples/models";
 
-// A small ModelProto under construction.
-struct ModelBuilder {
-  onnx::ModelProto m;
-  ModelBuilder(int opset = 13) {
-    m.set_ir_version(8);
-    m.set_producer_name("ellesmere-test");
-    m.add_opset_import()->set_version(opset);
-  }
-  onnx::GraphProto& g() { return *m.mutable_graph(); }
-  void input(const std::string& name, std::vector<std::int64_t> dims, int type = onnx::TensorProto::FLOAT) {
-    auto* v = g().add_input();
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(type);
-    for (auto d : dims) {
-      auto* dim = t->mutable_shape()->add_dim();
-      if (d < 0) {
-        dim->set_dim_param("batch");
-      } else {
-        dim->set_dim_value(d);
-      }
-    }
-  }
-  void output(const std::string& name, int type = onnx::TensorProto::FLOAT) {
-    auto* v = g().add_output();
-    v->set_name(name);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(type);
-  }
-  void floats(const std::string& name, std::vector<std::int64_t> dims, const std::vector<float>& values) {
-    auto* t = g().add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-  }
-  onnx::NodeProto& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                        const std::string& name = "") {
-    auto* n = g().add_node();
-    n->set_op_type(op);
-    n->set_name(name.empty() ? op + "_" + std::to_string(g().node_size()) : name);
-    for (auto& i : in) n->add_input(i);
-    for (auto& o : out) n->add_output(o);
-    return *n;
-  }
-  static void attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(v);
-  }
-  std::string bytes() const { return m.SerializeAsString(); }
-};
+using testing::ModelBuilder;   // a small ModelProto under construction (onnx_model_builder.hpp)
 
 // A Gemm layer: x (batch, 3) -> y (batch, 2).
 ModelBuilder gemm_model(std::vector<float> w = {0.5f, -1, 2, 0.25f, 1, -0.5f}) {

@@ -183,6 +183,33 @@ TEST(ProfileText, CountsMustBeWholeNumbersInRange) {
   EXPECT_EQ(p.local_mem_bytes, 65536u);
 }
 
+// Control characters (other than tab) are refused on reading, and replaced by spaces on writing, so a written
+// profile always reads back to what was written (found by fuzz_device_profile in CI: "source \r\r\n" parsed to the
+// value "\r", which was written back as "source \r\n" and then read as ""; fuzz/regressions/device_profile/).
+TEST(ProfileText, ControlCharactersRefusedOnReadReplacedOnWrite) {
+  const std::string head = "key test-dev-4cu\nbandwidth_gbps 10\nfp32_gflops 20\n";
+  expect_parse_error(head + "source \r\r\n", {"line 4", "control character 0x0d", "column 8"});
+  expect_parse_error(head + "device GPU\x01 X\n", {"line 4", "control character 0x01", "column 11"});
+  expect_parse_error(head + "driver a" + std::string(1, '\0') + "b\n", {"line 4", "0x00"});
+  expect_parse_error(head + "date \x7f\n", {"line 4", "0x7f"});
+  // A single CR before the newline (CRLF files) and tabs inside values are plain text.
+  EXPECT_EQ(parse_profile(head + "device a\tb\r\n", "t").device, "a\tb");
+
+  DeviceProfile p = sample_profile();
+  p.device = "GPU\nfp32_gflops 99999";   // a driver string with a newline must not add a field
+  p.driver = "v1\r";
+  p.sources = {"line one\nline two", std::string("nul") + '\0' + "byte"};
+  const std::string text = format_profile(p);
+  const DeviceProfile back = parse_profile(text, "written");
+  EXPECT_EQ(back.device, "GPU fp32_gflops 99999");
+  EXPECT_DOUBLE_EQ(back.fp32_gflops, p.fp32_gflops);
+  EXPECT_EQ(back.driver, "v1 ");
+  ASSERT_EQ(back.sources.size(), 2u);
+  EXPECT_EQ(back.sources[0], "line one line two");
+  EXPECT_EQ(back.sources[1], "nul byte");
+  EXPECT_EQ(format_profile(back), text);
+}
+
 TEST(ProfileText, MissingRequiredFields) {
   expect_parse_error("bandwidth_gbps 10\nfp32_gflops 20\n", {"key"});
   expect_parse_error("key\nbandwidth_gbps 10\nfp32_gflops 20\n", {"key"});   // empty key
