@@ -142,7 +142,7 @@ struct Probe {
 
 struct Network {
   double dt_ms = 0.1;
-  double duration_ms = 0;
+  double duration_ms = 0;                       // at most 2^30 steps of dt_ms
   std::uint64_t seed = 0;
   std::vector<Population> populations;
   std::vector<Projection> projections;

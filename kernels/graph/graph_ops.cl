@@ -226,15 +226,18 @@ __kernel void im2col_bytes(__global const uchar* x, __global uchar* col, int x_o
 
 // QLinearConv's output stage for one image and group: acc is P x KG int32 (output positions x channels of the
 // group); y[y_offset + (k0 + k) * P + p] = saturate(rint((acc + bias[k0 + k]) * factor[k0 + k]) + zero_point), the
-// float steps in this order without contraction, as the host reference does. out_signed: int8 output, else uint8.
+// sum exact (64-bit), the float steps in this order without contraction, as the host reference does. out_signed:
+// int8 output, else uint8.
 __kernel void requantize_to_planes(__global const int* acc, __global uchar* y, int y_offset, int p_count, int kg,
                                    int k0, __global const int* bias, int has_bias, __global const float* factor,
                                    int zero_point, int out_signed) {
   const int i = get_global_id(0);
   if (i >= p_count * kg) return;
   const int k = i / p_count, p = i - k * p_count;
-  int v = acc[p * kg + k];
-  if (has_bias) v += bias[k0 + k];
+  // The sum in 64 bits: ONNX gives the accumulator and the bias as int32, and an extreme bias takes their sum beyond
+  // int32's range (undefined in C). Within that range, (float) of the long rounds exactly as (float) of the int.
+  long v = (long)acc[p * kg + k];
+  if (has_bias) v += (long)bias[k0 + k];
   const float r = rint((float)v * factor[k0 + k]) + (float)zero_point;
   const float lo = out_signed ? -128.0f : 0.0f, hi = out_signed ? 127.0f : 255.0f;
   const int q = (int)fmin(fmax(r, lo), hi);

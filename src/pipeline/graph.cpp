@@ -142,7 +142,16 @@ std::vector<float> HostTensor::to_floats() const {
     return {v.begin(), v.end()};
   }
   const std::vector<double> d = to_doubles();
-  return {d.begin(), d.end()};
+  std::vector<float> out(d.size());
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    out[i] = static_cast<float>(d[i]);
+    // A finite value that float32 cannot hold would become Inf without a word: refuse it (NaN and Inf stay).
+    if (std::isfinite(d[i]) && !std::isfinite(out[i])) {
+      throw InvalidArgument(fmt::format("value {} at index {} of a {} tensor is beyond float32's range", d[i], i,
+                                        elem_type_name(type)));
+    }
+  }
+  return out;
 }
 
 HostTensor HostTensor::floats(Shape shape, std::vector<float> values) {

@@ -69,6 +69,7 @@ pipeline::Dataset dataset_of(const Tensor* x, const std::vector<std::int32_t>* l
     }
     d.labels = *labels;
   }
+  d.check_values();
   return d;
 }
 

@@ -80,9 +80,6 @@ Dataset Dataset::load(const std::string& x_path, const std::string& labels_path)
                                       "shape {}",
                                       x_path, shape_text(d.x.shape)));
   }
-  for (const float v : d.x.as<float>()) {
-    if (!std::isfinite(v)) throw InvalidArgument(fmt::format("{}: the data holds NaN or Inf", x_path));
-  }
   if (!labels_path.empty()) {
     const HostTensor l = HostTensor::from(read_npy(labels_path));
     if (l.shape.size() != 1 || l.shape[0] != d.size()) {
@@ -97,9 +94,22 @@ Dataset Dataset::load(const std::string& x_path, const std::string& labels_path)
       if (v < 0) throw InvalidArgument(fmt::format("{}: negative label {}", labels_path, v));
       d.labels.push_back(std::int32_t(v));
     }
-    d.origin += " with labels " + labels_path;
   }
+  d.check_values();
+  if (!labels_path.empty()) d.origin += " with labels " + labels_path;
   return d;
+}
+
+void Dataset::check_values() const {
+  const auto v = x.as<float>();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      throw InvalidArgument(fmt::format("{}: the data holds NaN or Inf ({} at flat index {})", origin, v[i], i));
+    }
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) throw InvalidArgument(fmt::format("{}: negative label {} at index {}", origin, labels[i], i));
+  }
 }
 
 std::vector<LayerChoice> Plan::choices() const {
@@ -247,6 +257,28 @@ std::string params_of(const StepWork& w, const DeviceInfo& device) {
 
 }  // namespace
 
+void check_data_fits_input(const Graph& g, const Dataset& d) {
+  const std::string& name = single_input(g);
+  const ValueSpec& spec = g.inputs[0];
+  if (!spec.shape_known || d.x.shape.empty()) return;
+  const Shape sample(d.x.shape.begin() + 1, d.x.shape.end());
+  auto fail = [&](const std::string& why) {
+    throw InvalidArgument(fmt::format("{}: the data {} has shape {}, {} samples of shape {}, but input '{}' is "
+                                      "declared {} (first dimension: the batch; -1: any): {}",
+                                      g.origin, d.origin, shape_text(d.x.shape), d.x.shape[0], shape_text(sample),
+                                      name, shape_text(spec.dims), why));
+  };
+  if (spec.dims.empty()) fail("the input is a scalar, with no batch dimension");
+  if (sample.size() + 1 != spec.dims.size()) {
+    fail(fmt::format("a sample needs rank {}, not {}", spec.dims.size() - 1, sample.size()));
+  }
+  for (std::size_t i = 0; i < sample.size(); ++i) {
+    if (spec.dims[i + 1] >= 0 && spec.dims[i + 1] != sample[i]) {
+      fail(fmt::format("sample dimension {} is {}, the model needs {}", i, sample[i], spec.dims[i + 1]));
+    }
+  }
+}
+
 Plan make_plan(Context& context, const Graph& graph, const std::string& model_path, const PlanOptions& options,
                const Dataset* calibration) {
   Plan plan;
@@ -257,7 +289,9 @@ Plan make_plan(Context& context, const Graph& graph, const std::string& model_pa
   if (options.batch < 1) throw InvalidArgument(fmt::format("--batch {} must be at least 1", options.batch));
   plan.shapes = infer_shapes(graph, default_input_shapes(graph, options.batch));
   if (calibration != nullptr && !calibration->x.shape.empty()) {
-    // The data decides the input shape's fixed dimensions: check them now, with the plan's batch.
+    // The data decides the input shape's fixed dimensions: check them now, with the plan's batch. A mismatch is
+    // told in the data's own terms (its shape and one sample's), not in those of the batch made from it.
+    check_data_fits_input(graph, *calibration);
     Shape s = calibration->x.shape;
     s[0] = options.batch;
     plan.shapes = infer_shapes(graph, {{single_input(graph), s}});

@@ -41,7 +41,14 @@ struct Dataset {
   HostTensor rows(std::int64_t begin, std::int64_t end) const;
   Dataset head(std::int64_t n, const std::string& note) const;
   static Dataset load(const std::string& x_path, const std::string& labels_path);   // FileError / InvalidArgument
+  // InvalidArgument (naming origin) for a non-finite sample value or a negative label; load() calls it.
+  void check_values() const;
 };
+
+// The samples of d (its first dimension) against the model's single input: the same rank after the batch dimension,
+// and every fixed dimension equal. Throws InvalidArgument naming the data, its shape, one sample's and the declared
+// one (make_plan checks its calibration data so; ellesmere run checks --data before anything runs).
+void check_data_fits_input(const Graph& graph, const Dataset& d);
 
 struct Candidate {
   LayerChoice choice;

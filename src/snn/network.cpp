@@ -151,7 +151,12 @@ std::string Network::check() const {
   if (!(finite(duration_ms) && duration_ms >= 0)) {
     return fmt::format("duration_ms: must be a number >= 0, got {}", duration_ms);
   }
-  if (duration_ms / dt_ms > 2e9) return fmt::format("duration_ms: {} ms is more than 2^31 steps of {} ms", duration_ms, dt_ms);
+  // At most 2^30 steps: the refractory test computes step - last spike in int32, and a neuron that never spiked has
+  // last spike -2^30 (snn/compiled.hpp), so step + 2^30 must stay below 2^31.
+  if (duration_ms / dt_ms > double(1 << 30)) {
+    return fmt::format("duration_ms: {} ms is more than 2^30 steps of {} ms (at most {} ms)", duration_ms, dt_ms,
+                       double(1 << 30) * dt_ms);
+  }
   if (populations.empty()) return "populations: at least one population is needed";
   if (spike_capacity < 0) return fmt::format("spike_capacity: must be >= 0, got {}", spike_capacity);
   std::set<std::string> names;

@@ -29,7 +29,7 @@ expect "--batch 0 is out of range" run "$model" "${data[@]}" --batch 0
 expect "--max-accuracy-drop 1.5 is a fraction" run "$model" "${data[@]}" --max-accuracy-drop 1.5
 expect "--max-accuracy-drop needs --labels" run "$model" "${data[@]}" --max-accuracy-drop 0.01
 expect "unknown target 'fastest'" run "$model" "${data[@]}" --target fastest
-expect "wrong input shape: 'input' is declared with rank 4" run "$model" "${data[@]}"
+expect "f32_3x5.npy has shape (3, 5), 3 samples of shape (5,), but input 'input' is declared (-1, 1, 8, 8) (first dimension: the batch; -1: any): a sample needs rank 3, not 1" run "$model" "${data[@]}"
 expect "nothere.onnx: cannot open for reading" run "$work/nothere.onnx" "${data[@]}"
 expect "README.md: not a valid ONNX model: protobuf parsing failed" run "$src/README.md" "${data[@]}"
 expect "--input 'bogus': expected NAME=FILE" run "$model" --input bogus --output-dir "$work/out"

@@ -15,6 +15,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "ellesmere/error.hpp"
+#include "ellesmere/pipeline.hpp"
 #include "ellesmere/quant.hpp"
 #include "ellesmere/sparse.hpp"
 #include "ellesmere/tensor_io.hpp"
@@ -24,6 +25,7 @@
 #include "pipeline/planner.hpp"
 #include "reference/reference.hpp"
 #include "test_support.hpp"
+#include "unit/onnx_model_builder.hpp"
 
 namespace ellesmere::pipeline {
 namespace {
@@ -283,6 +285,96 @@ TEST(PipelineExecutor, WrongInputsAreClearErrors) {
                      {"extra", HostTensor::floats({1}, {1.0f})}})
                 .find("'extra' is not an input"),
             std::string::npos);
+}
+
+// QLinearConv's requantization adds the int32 bias to the int32 accumulator exactly: with a bias at int32's limits
+// the sum leaves int32's range, which wrapped (undefined in C) in the kernel before. Three output channels of a 1x1
+// conv on x = (255, 255), y int8, factor 2^-24: (127 + 127) * 255 + INT32_MAX -> 128.004 -> 127 (wrapped: -128);
+// (-128 - 128) * 255 + INT32_MIN -> -128.004 -> -128 (wrapped: 127); a control, 510 + 1e9 -> 59.6 -> 60.
+TEST(PipelineExecutor, QLinearConvBiasAtInt32LimitsIsAddedExactly) {
+  using onnx::TensorProto;
+  testing::ModelBuilder b;
+  b.input("x", {1, 2, 1, 1}, TensorProto::UINT8);
+  b.output("y", TensorProto::INT8);
+  b.floats("x_scale", {}, {1.0f});
+  b.ints("x_zp", {}, TensorProto::UINT8, {0});
+  b.ints("w", {3, 2, 1, 1}, TensorProto::INT8, {127, 127, -128, -128, 1, 1});
+  b.floats("w_scale", {}, {1.0f});
+  b.ints("w_zp", {}, TensorProto::INT8, {0});
+  b.floats("y_scale", {}, {16777216.0f});
+  b.ints("y_zp", {}, TensorProto::INT8, {0});
+  b.ints("bias", {3}, TensorProto::INT32, {2147483647, -2147483647 - 1, 1000000000});
+  b.node("QLinearConv", {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "bias"}, {"y"}, "qconv");
+  const Graph g = import_onnx_bytes(b.bytes(), "qconv.onnx");
+  Context& ctx = testing::shared_context();
+  Executor ex(ctx, g, lower(g));
+  HostTensor x = HostTensor::of(ElemType::u8, {1, 2, 1, 1});
+  x.data[0] = x.data[1] = std::byte{255};
+  const HostTensor y = ex.run({{"x", x}}).at("y");
+  ASSERT_EQ(y.type, ElemType::i8);
+  ASSERT_EQ(y.data.size(), 3u);
+  EXPECT_EQ(std::to_integer<std::int8_t>(y.data[0]), 127);
+  EXPECT_EQ(std::to_integer<std::int8_t>(y.data[1]), -128);
+  EXPECT_EQ(std::to_integer<std::int8_t>(y.data[2]), 60);
+}
+
+// The public plan API (ellesmere/pipeline.hpp): a plan executed on labelled data gives a report with its
+// measurements; calibration or evaluation data that is not finite, has negative labels or does not fit the model's
+// input is an InvalidArgument naming which data and what, before any plan is made or run.
+TEST(PipelinePublicApi, PlanModelExecutesOnDataAndRejectsBadData) {
+  Context& ctx = testing::shared_context();
+  const OnnxModel model = OnnxModel::load(std::string(ELLESMERE_SOURCE_DIR) + "/examples/models/digits_mlp.onnx");
+  const Tensor calib = Tensor::from<float>({20, 1, 8, 8}, reference::random_floats(20 * 64, 41, 0.0f, 16.0f));
+  const Tensor eval = Tensor::from<float>({30, 1, 8, 8}, reference::random_floats(30 * 64, 42, 0.0f, 16.0f));
+  std::vector<std::int32_t> labels(30);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int32_t((i * 7) % 10);
+  PlanRequest request;
+  request.target = PlanTarget::balanced;
+  request.batch = 10;
+  request.calibration = &calib;
+  request.evaluation = &eval;
+  request.evaluation_labels = &labels;
+  const PlanReport r = plan_model(ctx, model, request);
+  EXPECT_NE(r.json.find("ellesmere-plan-report/1"), std::string::npos);
+  EXPECT_FALSE(r.table.empty());
+  EXPECT_TRUE(std::isfinite(r.measured_speedup) && r.measured_speedup > 0) << r.measured_speedup;
+  EXPECT_TRUE(r.fp32_accuracy >= 0 && r.fp32_accuracy <= 1) << r.fp32_accuracy;
+  EXPECT_GT(r.memory_reduction, 0);
+
+  auto error_of = [&](const PlanRequest& q) {
+    try {
+      (void)plan_model(ctx, model, q);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("NO InvalidArgument");
+  };
+  std::vector<float> nan_values = reference::random_floats(20 * 64, 43, 0.0f, 16.0f);
+  nan_values[70] = std::nanf("");
+  const Tensor nan_calib = Tensor::from<float>({20, 1, 8, 8}, nan_values);
+  PlanRequest q = request;
+  q.calibration = &nan_calib;
+  EXPECT_NE(error_of(q).find("calibration: the data holds NaN or Inf (nan at flat index 70)"), std::string::npos)
+      << error_of(q);
+  std::vector<float> inf_values = reference::random_floats(30 * 64, 44, 0.0f, 16.0f);
+  inf_values[1000] = -std::numeric_limits<float>::infinity();
+  const Tensor inf_eval = Tensor::from<float>({30, 1, 8, 8}, inf_values);
+  q = request;
+  q.evaluation = &inf_eval;
+  EXPECT_NE(error_of(q).find("evaluation: the data holds NaN or Inf (-inf at flat index 1000)"), std::string::npos)
+      << error_of(q);
+  std::vector<std::int32_t> negative = labels;
+  negative[2] = -3;
+  q = request;
+  q.evaluation_labels = &negative;
+  EXPECT_NE(error_of(q).find("evaluation: negative label -3 at index 2"), std::string::npos) << error_of(q);
+  const Tensor flat = Tensor::from<float>({20, 64}, reference::random_floats(20 * 64, 45, 0.0f, 16.0f));
+  q = request;
+  q.calibration = &flat;
+  EXPECT_NE(error_of(q).find("the data calibration has shape (20, 64), 20 samples of shape (64,), but input 'input' "
+                             "is declared (-1, 1, 8, 8)"),
+            std::string::npos)
+      << error_of(q);
 }
 
 // The verification backs off: a plan forced to prune every layer of the digits MLP to 90 % breaks a zero budget on

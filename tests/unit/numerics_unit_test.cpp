@@ -375,7 +375,9 @@ TEST(NumericsUnitSnn, NonFiniteOrOutOfFloatRangeValuesAreRejectedNamingTheField)
       {[](Network& n) { n.currents[0].stop_ms = std::nan(""); }, "currents[0]: needs 0 <= start_ms <= stop_ms"},
       {[](Network& n) { n.projections[0].delay_ms = HUGE_VAL; }, ".delay_ms: must be >= 0"},
       {[](Network& n) { n.populations[0].times_ms[1][0] = std::nan(""); }, "times_ms[1]: time nan"},
-      {[](Network& n) { n.dt_ms = 1e-320; }, "duration_ms"},   // subnormal dt: more than 2^31 steps
+      {[](Network& n) { n.dt_ms = 1e-320; }, "duration_ms"},   // subnormal dt: more than 2^30 steps
+      // 2^30 + 1 steps: step - (last spike of a neuron that never spiked, -2^30) would overflow int32 in the kernel.
+      {[](Network& n) { n.dt_ms = 1.0; n.duration_ms = 1073741825.0; }, "more than 2^30 steps of 1 ms (at most 1073741824 ms)"},
   };
   for (const Case& c : cases) {
     Network net = small_network();
@@ -490,6 +492,23 @@ TEST(NumericsUnitPipeline, FloatsBeyondInt64AreRejectedNotConverted) {
   EXPECT_HAS(error_of<InvalidArgument>([&] { (void)t.to_int64s(); }), "at index 1 of a float32 tensor is outside int64's range");
   const pipeline::HostTensor edge = pipeline::HostTensor::floats({2}, {-9223372036854775808.0f, 9223372036854775808.0f});
   EXPECT_HAS(error_of<InvalidArgument>([&] { (void)edge.to_int64s(); }), "at index 1");
+}
+
+TEST(NumericsUnitPipeline, DoublesBeyondFloatAreRejectedNotTurnedIntoInf) {
+  auto f64 = [](const std::vector<double>& v) {
+    pipeline::HostTensor t = pipeline::HostTensor::of(pipeline::ElemType::f64, {std::int64_t(v.size())});
+    std::memcpy(t.data.data(), v.data(), v.size() * sizeof(double));
+    return t;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_HAS(error_of<InvalidArgument>([&] { (void)f64({1.0, -1e300}).to_floats(); }),
+             "value -1e+300 at index 1 of a float64 tensor is beyond float32's range");
+  // FLT_MAX itself, Inf and NaN convert as they are (propagate: the caller decides what a non-finite value means).
+  const std::vector<float> ok = f64({double(FLT_MAX), -inf, 0.1}).to_floats();
+  EXPECT_EQ(ok[0], FLT_MAX);
+  EXPECT_EQ(ok[1], -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(ok[2], 0.1f);
+  EXPECT_TRUE(std::isnan(f64({std::nan("")}).to_floats()[0]));
 }
 
 TEST(NumericsUnitPipeline, Int8WeightScalesAreNormalFloats) {

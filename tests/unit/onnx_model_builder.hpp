@@ -52,6 +52,14 @@ struct ModelBuilder {
     for (auto d : dims) t->add_dims(d);
     for (double v : values) t->add_double_data(v);
   }
+  // An integer initializer (INT8, UINT8, INT32, ...: int32_data holds them all, as ONNX stores them).
+  void ints(const std::string& name, std::vector<std::int64_t> dims, int type, const std::vector<std::int32_t>& values) {
+    auto* t = g().add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    for (auto d : dims) t->add_dims(d);
+    for (std::int32_t v : values) t->add_int32_data(v);
+  }
   // A node; without a name it is called <op>_<its position>.
   onnx::NodeProto& node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
                         const std::string& name = "") {

@@ -1,11 +1,14 @@
 // The `ellesmere` command-line tool: devices, calibrate, selfcheck, profile, first-call, quantize-report, snn, tune show, plan, run.
 // Every ellesmere::Error becomes one "ellesmere: error: ..." message and exit status 1.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -509,6 +512,23 @@ int main(int argc, char** argv) {
                                             "(plain inference; repeat for each input)");
   run_cmd->add_option("--output-dir", pl.output_dir, "Plain inference: write every output as DIR/<output name>.npy");
 
+  // A word that names no command: say so (CLI11 alone would only say that a subcommand is required).
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--device") {
+      ++i;   // its value
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), a) == names.end()) {
+      std::cerr << fmt::format("ellesmere: error: unknown command \"{}\" (commands: {}; see ellesmere --help)\n", a,
+                               fmt::join(names, ", "));
+      return static_cast<int>(CLI::ExitCodes::ExtrasError);
+    }
+    break;
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (*devices) return cmd_devices(device, json);

@@ -174,9 +174,11 @@ int cmd_run(const PipelineArgs& args) {
   if (args.max_accuracy_drop >= 0 && eval.labels.empty()) {
     throw InvalidArgument("--max-accuracy-drop needs --labels: the drop is measured on labelled data");
   }
+  check_data_fits_input(graph, eval);
   Dataset calib;
   if (!args.calibration.empty()) {
     calib = Dataset::load(args.calibration, args.calibration_labels);
+    check_data_fits_input(graph, calib);
   } else {
     // No calibration set: the first fifth of the evaluation data (at most 1000 samples), said so in the report.
     const std::int64_t n = std::max<std::int64_t>(1, std::min<std::int64_t>(1000, eval.size() / 5));
