@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "ellesmere/device.hpp"
@@ -22,6 +24,22 @@
 #include "reference/reference.hpp"
 
 namespace ellesmere::testing {
+
+// The message of the E that f throws. Another exception, or none, is a test failure (and returns a text saying so,
+// which no expected message contains).
+template <class E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected " << typeid(E).name() << ", got another exception: " << e.what();
+    return std::string("WRONG EXCEPTION TYPE: ") + e.what();
+  }
+  ADD_FAILURE() << "expected " << typeid(E).name() << ", nothing was thrown";
+  return "NO ERROR";
+}
 
 // Sets (or unsets, for nullopt) an environment variable for the guard's lifetime.
 class EnvGuard {

@@ -38,19 +38,7 @@ ModelBuilder gemm_model(std::vector<float> w = {0.5f, -1, 2, 0.25f, 1, -0.5f}) {
   return b;
 }
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected " << typeid(E).name() << ", got another exception: " << e.what();
-    return std::string("WRONG EXCEPTION TYPE: ") + e.what();
-  }
-  ADD_FAILURE() << "expected " << typeid(E).name() << ", nothing was thrown";
-  return "NO ERROR";
-}
+using testing::error_of;
 
 // ---- the bad-model catalogue -----------------------------------------------------------------------------------
 
