@@ -96,6 +96,21 @@ CsrMatrix read_matrix_market(const std::string& path);
 // The same from text in memory; name stands for the file in errors.
 CsrMatrix parse_matrix_market(std::string_view text, std::string_view name = "<text>");
 
+// What a file's banner and size line declare, read without the entries: the declared shape and entry count
+// (before a symmetric file's mirroring), field and symmetry. It checks the same things as parse_matrix_market up
+// to and including the size line, with the same errors, and nothing after it. Use it to see what a file would
+// cost before loading it: an entry-less file of 2^31 - 1 rows is valid and 40 bytes long, but its CSR needs 8 GiB
+// for row_ptr alone (parse_matrix_market builds row_ptr for every declared row).
+enum class MatrixMarketField { real, integer, pattern };
+enum class MatrixMarketSymmetry { general, symmetric, skew_symmetric };
+struct MatrixMarketHeader {
+  std::int64_t rows = 0, cols = 0;
+  std::int64_t entries = 0;   // the size line's count: entry lines in the file
+  MatrixMarketField field = MatrixMarketField::real;
+  MatrixMarketSymmetry symmetry = MatrixMarketSymmetry::general;
+};
+MatrixMarketHeader parse_matrix_market_header(std::string_view text, std::string_view name = "<text>");
+
 // Writes a valid matrix as "coordinate real general", 1-based, values with 9 significant digits (which round-trip
 // float32 exactly), and an optional comment line. Throws InvalidArgument for an invalid matrix, FileError if the
 // file cannot be written.

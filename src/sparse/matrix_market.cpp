@@ -31,8 +31,8 @@ constexpr std::size_t kMaxQuoted = 40;   // longest piece of a bad line echoed i
 constexpr std::string_view kBanner = "%%MatrixMarket";
 constexpr std::string_view kWhitespace = " \t\r\v\f";
 
-enum class Field { real, integer, pattern };
-enum class Symmetry { general, symmetric, skew };
+using Field = MatrixMarketField;
+using Symmetry = MatrixMarketSymmetry;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -112,9 +112,15 @@ class Parser {
  public:
   Parser(std::string_view text, std::string_view name) : lines_(text), name_(name) {}
 
-  CsrMatrix parse() {
+  // The banner and the size line only.
+  MatrixMarketHeader parse_header() {
     parse_banner();
     parse_size_line();
+    return {shape_rows_, shape_cols_, entries_, field_, symmetry_};
+  }
+
+  CsrMatrix parse() {
+    parse_header();
     const std::int64_t mirrored = symmetry_ == Symmetry::general ? 1 : 2;
     const auto reserve = std::size_t(std::min(entries_ * mirrored, kMaxReserve));
     rows_.reserve(reserve);
@@ -189,14 +195,14 @@ class Parser {
     } else if (iequals(symmetry, "symmetric")) {
       symmetry_ = Symmetry::symmetric;
     } else if (iequals(symmetry, "skew-symmetric")) {
-      symmetry_ = Symmetry::skew;
+      symmetry_ = Symmetry::skew_symmetric;
     } else if (iequals(symmetry, "hermitian")) {
       fail("the \"hermitian\" symmetry is not supported (it needs complex values)");
     } else {
       fail(fmt::format("unknown symmetry {} (expected general, symmetric or skew-symmetric)", quoted(symmetry)));
     }
     // The NIST format rules this combination out (mmio.c's mm_is_valid): a pattern has no sign to mirror.
-    if (field_ == Field::pattern && symmetry_ == Symmetry::skew) {
+    if (field_ == Field::pattern && symmetry_ == Symmetry::skew_symmetric) {
       fail("\"pattern skew-symmetric\" is not a valid combination (a pattern has no values to negate)");
     }
   }
@@ -292,7 +298,7 @@ class Parser {
                        "(row >= column)",
                        r + 1, c + 1));
     }
-    if (symmetry_ == Symmetry::skew && r <= c) {
+    if (symmetry_ == Symmetry::skew_symmetric && r <= c) {
       if (r == c) {
         fail(fmt::format("diagonal entry ({}, {}) in a skew-symmetric file (its diagonal is zero and not stored)",
                          r + 1, c + 1));
@@ -302,7 +308,7 @@ class Parser {
                        r + 1, c + 1));
     }
     add(r, c, v);
-    if (symmetry_ != Symmetry::general && r != c) add(c, r, symmetry_ == Symmetry::skew ? -v : v);
+    if (symmetry_ != Symmetry::general && r != c) add(c, r, symmetry_ == Symmetry::skew_symmetric ? -v : v);
   }
 
   void add(std::int64_t r, std::int64_t c, float v) {
@@ -327,6 +333,10 @@ class Parser {
 }  // namespace
 
 CsrMatrix parse_matrix_market(std::string_view text, std::string_view name) { return Parser(text, name).parse(); }
+
+MatrixMarketHeader parse_matrix_market_header(std::string_view text, std::string_view name) {
+  return Parser(text, name).parse_header();
+}
 
 CsrMatrix read_matrix_market(const std::string& path) {
   auto file = io::open_for_reading(path);
