@@ -22,6 +22,24 @@ const HostTensor& need(const Node& node, const std::vector<const HostTensor*>& i
   return *in[i];
 }
 
+// Folded constants are made in host memory before anything runs. A protobuf model holds at most 2 GiB, so a folded
+// ConstantOfShape or broadcast Add of more than 1 GiB comes from a corrupt or hostile shape far more often than from
+// a model that means it: refuse it with the node and shape rather than let the allocation fail (or succeed and
+// exhaust the machine).
+constexpr std::int64_t kMaxFoldedBytes = std::int64_t{1} << 30;
+
+void check_folded_size(const Node& node, const Shape& shape, std::size_t bytes_per_element) {
+  const std::int64_t count = element_count(shape);   // throws for a negative dimension or an int64 overflow
+  if (count > kMaxFoldedBytes / std::int64_t(bytes_per_element)) {
+    // count * bytes_per_element may pass int64 (count does not); print it as a double.
+    throw InvalidArgument(fmt::format("node {}: folding it would make a constant of shape {}: {} elements, {:.0f} "
+                                      "bytes, above the {} bytes (1 GiB) a folded constant may take (a corrupt "
+                                      "shape?)",
+                                      node.label(), shape_text(shape), count,
+                                      double(count) * double(bytes_per_element), kMaxFoldedBytes));
+  }
+}
+
 // Converts every element of t to type (float -> integer truncates toward zero, as numpy's astype does; integer
 // narrowing wraps, as ONNX's reference Cast does through numpy).
 HostTensor cast_to(const HostTensor& t, ElemType type) {
@@ -225,6 +243,7 @@ std::vector<HostTensor> fold_node(const Node& node, const std::vector<const Host
     if (value.count() != 1) {
       throw InvalidArgument(fmt::format("node {}: value must hold one element", node.label()));
     }
+    check_folded_size(node, shape, elem_size(value.type));
     HostTensor out = HostTensor::of(value.type, shape);
     const std::size_t es = elem_size(value.type);
     for (std::int64_t i = 0; i < out.count(); ++i) std::memcpy(out.data.data() + i * es, value.data.data(), es);
@@ -342,6 +361,7 @@ std::vector<HostTensor> fold_node(const Node& node, const std::vector<const Host
     const HostTensor& b = need(node, in, 1);
     if (a.type != b.type) throw InvalidArgument(fmt::format("node {}: adds different types", node.label()));
     const Shape s = broadcast_shapes(node, a.shape, b.shape);
+    check_folded_size(node, s, sizeof(double));   // summed in double
     const auto av = a.to_doubles(), bv = b.to_doubles();
     const auto sa = strides_of(a.shape), sb = strides_of(b.shape);
     const std::size_t rank = s.size();

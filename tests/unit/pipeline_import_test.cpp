@@ -173,6 +173,52 @@ TEST(PipelineBadModels, InvalidQuantizationParameters) {
   EXPECT_NE(e.find("invalid"), std::string::npos) << e;
 }
 
+TEST(PipelineBadModels, HugeFoldedConstantsAreRefused) {
+  // A few bytes of model that would fold into gigabytes: refused with the node and shape before any allocation.
+  auto shape_model = [](std::vector<std::int64_t> dims) {
+    ModelBuilder b;
+    b.input("x", {1});
+    b.output("y");
+    auto* t = b.g().add_initializer();
+    t->set_name("shape");
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(std::int64_t(dims.size()));
+    for (auto d : dims) t->add_int64_data(d);
+    b.node("ConstantOfShape", {"shape"}, {"c"}, "big");
+    b.node("Add", {"x", "c"}, {"y"}, "add");
+    return b;
+  };
+  std::string e = error_of<InvalidArgument>([&] { import_onnx_bytes(shape_model({100000, 100000}).bytes(), "m.onnx"); });
+  EXPECT_NE(e.find("'big' (ConstantOfShape): folding it would make a constant of shape (100000, 100000): "
+                   "10000000000 elements, 40000000000 bytes, above the 1073741824 bytes (1 GiB)"),
+            std::string::npos)
+      << e;
+  // One float past 1 GiB.
+  e = error_of<InvalidArgument>([&] { import_onnx_bytes(shape_model({(1 << 28) + 1}).bytes(), "m.onnx"); });
+  EXPECT_NE(e.find("shape (268435457,): 268435457 elements, 1073741828 bytes"), std::string::npos) << e;
+  // A product beyond int64 and a negative dimension are refused too, not wrapped.
+  e = error_of<InvalidArgument>([&] { import_onnx_bytes(shape_model({1 << 30, 1 << 30, 1 << 30}).bytes(), "m.onnx"); });
+  EXPECT_FALSE(e.empty());
+  e = error_of<InvalidArgument>([&] { import_onnx_bytes(shape_model({4, -2}).bytes(), "m.onnx"); });
+  EXPECT_FALSE(e.empty());
+  // A reasonable one folds.
+  const Graph ok = import_onnx_bytes(shape_model({1000, 1000}).bytes(), "m.onnx");
+  EXPECT_EQ(ok.constant("c").count(), 1000000);
+
+  // Broadcasting two small constants: (1, 20000) + (20000, 1) is 4e8 sums (in double: 3 GiB).
+  ModelBuilder b;
+  b.input("x", {1});
+  b.output("y");
+  b.floats("row", {1, 20000}, std::vector<float>(20000, 0.5f));
+  b.floats("col", {20000, 1}, std::vector<float>(20000, 0.25f));
+  b.node("Add", {"row", "col"}, {"c"}, "outer");
+  b.node("Add", {"x", "c"}, {"y"}, "add");
+  e = error_of<InvalidArgument>([&] { import_onnx_bytes(b.bytes(), "m.onnx"); });
+  EXPECT_NE(e.find("'outer' (Add): folding it would make a constant of shape (20000, 20000): 400000000 elements, 3200000000 bytes"),
+            std::string::npos)
+      << e;
+}
+
 // ---- folding, helpers, lowering ---------------------------------------------------------------------------------
 
 TEST(PipelineImport, FoldsPyTorchStyleConstantsAndDequantizedWeights) {
