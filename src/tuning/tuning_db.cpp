@@ -1,4 +1,5 @@
-// Tuning database: parsing, layering, and the lookup hierarchy (exact -> nearest bucket -> family -> default).
+// Tuning database: parsing, layering, and the lookup hierarchy (exact -> nearest bucket -> family -> class ->
+// default).
 #include "tuning/tuning_db.hpp"
 
 #include <algorithm>
@@ -34,6 +35,8 @@ const char* level_name(Level level) noexcept {
     case Level::nearest_problem: return "nearest problem on this device";
     case Level::family_exact: return "exact problem on the device family";
     case Level::family_nearest: return "nearest problem on the device family";
+    case Level::class_exact: return "exact problem on the device class";
+    case Level::class_nearest: return "nearest problem on the device class";
     default: return "Impl default";
   }
 }
@@ -44,6 +47,14 @@ std::string family_of(std::string_view key) {
   std::smatch m;
   if (std::regex_match(s, m, cu_suffix)) return m[1];
   return s;
+}
+
+std::string class_of(std::string_view family) {
+  constexpr std::string_view kPoclCpu = "pocl-cpu";
+  if (family.size() > kPoclCpu.size() + 1 && family.substr(0, kPoclCpu.size() + 1) == "pocl-cpu-") {
+    return std::string(kPoclCpu);
+  }
+  return {};
 }
 
 TuningEntry parse_entry(std::string_view line) {
@@ -205,20 +216,25 @@ Lookup TuningDb::lookup(std::string_view device_key, std::string_view device_fam
     std::size_t index;
   };
   std::vector<Candidate> candidates;
+  const std::string device_class = class_of(device_family);
   std::lock_guard lock(mutex_);
   for (std::size_t index = 0; index < entries_.size(); ++index) {
     const TuningEntry& e = entries_[index];
     if (e.impl != impl.name()) continue;
     const bool same_device = e.device == device_key;
-    const bool same_family = !same_device && (e.device == device_family || family_of(e.device) == device_family);
-    if (!same_device && !same_family) continue;
+    const std::string entry_family = family_of(e.device);
+    const bool same_family = !same_device && (e.device == device_family || entry_family == device_family);
+    const bool same_class = !same_device && !same_family && !device_class.empty() &&
+                            (e.device == device_class || class_of(entry_family) == device_class);
+    if (!same_device && !same_family && !same_class) continue;
     double d = 0;
     if (e.problem != problem) {
       d = ops::problem_distance(wanted, ops::ProblemText::parse(e.problem));
       if (!std::isfinite(d)) continue;
     }
-    Level level = same_device ? (d == 0 ? Level::exact : Level::nearest_problem)
-                              : (d == 0 ? Level::family_exact : Level::family_nearest);
+    const Level level = same_device   ? (d == 0 ? Level::exact : Level::nearest_problem)
+                        : same_family ? (d == 0 ? Level::family_exact : Level::family_nearest)
+                                      : (d == 0 ? Level::class_exact : Level::class_nearest);
     candidates.push_back({&e, level, d, index});
   }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {

@@ -29,7 +29,7 @@ struct TuningEntry {
 };
 
 // How specific the entry a lookup used is.
-enum class Level { exact, nearest_problem, family_exact, family_nearest, impl_default };
+enum class Level { exact, nearest_problem, family_exact, family_nearest, class_exact, class_nearest, impl_default };
 const char* level_name(Level level) noexcept;
 
 struct Lookup {
@@ -42,6 +42,12 @@ struct Lookup {
 
 // "amd-polaris-36cu" -> "amd-polaris"; a string without a "-<N>cu" suffix is its own family.
 std::string family_of(std::string_view device_key_or_family);
+// The device class of a family, the last fallback before the Impl's default: families whose generated code differs
+// but whose tuning carries over. PoCL's CPU devices, whatever the LLVM CPU ("pocl-cpu-haswell",
+// "pocl-cpu-skylake-avx512" -> "pocl-cpu"): every one wants wide vectors where a GCN lane wants one item, and which
+// LLVM CPU PoCL detects changes with the host the CI machine happens to get. Empty for every other family (a GPU's
+// tuning does not carry over to another chip).
+std::string class_of(std::string_view family);
 
 class TuningDb {
  public:

@@ -256,6 +256,53 @@ TEST(TuningDbLookup, FamilyExactThenFamilyNearest) {
   EXPECT_EQ(r.params.str(), "TM=32 TN=4");   // m2048n2048k2048 is nearer than m1024n1024k1024
 }
 
+TEST(TuningDbLookup, ClassOfPoclCpus) {
+  EXPECT_EQ(class_of("pocl-cpu-haswell"), "pocl-cpu");
+  EXPECT_EQ(class_of("pocl-cpu-skylake-avx512"), "pocl-cpu");
+  EXPECT_EQ(class_of(family_of("pocl-cpu-znver3-16cu")), "pocl-cpu");
+  EXPECT_EQ(class_of("pocl-cpu"), "");   // a class is not a family
+  EXPECT_EQ(class_of("pocl-gpu-sm-80"), "");
+  EXPECT_EQ(class_of("amd-polaris"), "");
+  EXPECT_EQ(class_of("oclgrind"), "");
+  EXPECT_EQ(class_of("nvidia-rtx-3090"), "");
+}
+
+TEST(TuningDbLookup, ClassExactThenClassNearestAfterTheFamily) {
+  // A PoCL CPU device whose LLVM CPU has no entries takes another PoCL CPU's, after its own family's.
+  DeviceInfo dev = polaris_device();
+  dev.type = DeviceType::cpu;
+  dev.max_work_group_size = 4096;
+  dev.local_mem_bytes = 1 << 21;
+  dev.key = "pocl-cpu-skylake-avx512-2cu";
+  dev.family = "pocl-cpu-skylake-avx512";
+  TuningDb db;
+  db.load_text(
+      "pocl-cpu-haswell-2cu gemm_f32_fake gemm_f32:m1024n1024k1024 TM=32 TN=16 100.0\n"
+      "pocl-cpu-haswell-2cu gemm_f32_fake gemm_f32:m64n64k64 TM=4 TN=4 1.0\n"
+      "pocl-cpu gemm_f32_fake gemm_f32:m2048n2048k2048 TM=16 TN=32 900.0\n"   // class-wide entry
+      "amd-polaris-36cu gemm_f32_fake gemm_f32:m1024n1024k1024 TM=8 TN=8 100.0\n"   // another class: never
+      "pocl-gpu-sm-80-108cu gemm_f32_fake gemm_f32:m1024n1024k1024 TM=8 TN=32 100.0\n",   // not a CPU: never
+      "s.txt", Layer::shipped);
+  Lookup r = db.lookup(dev, FakeImpl{}, kProblem);
+  EXPECT_EQ(r.level, Level::class_exact);
+  EXPECT_EQ(r.params.str(), "TM=32 TN=16");
+  r = db.lookup(dev, FakeImpl{}, "gemm_f32:m2048n2048k1024");
+  EXPECT_EQ(r.level, Level::class_nearest);
+  EXPECT_EQ(r.params.str(), "TM=16 TN=32");   // m2048n2048k2048 is nearer than m1024n1024k1024
+
+  // The device's own family still comes first, however far its problem.
+  db.load_text("pocl-cpu-skylake-avx512-4cu gemm_f32_fake gemm_f32:m64n64k64 TM=8 TN=16 1.0\n", "t.txt",
+               Layer::shipped);
+  r = db.lookup(dev, FakeImpl{}, kProblem);
+  EXPECT_EQ(r.level, Level::family_nearest);
+  EXPECT_EQ(r.params.str(), "TM=8 TN=16");
+
+  // A GPU never takes a PoCL entry.
+  r = db.lookup(polaris_device(), FakeImpl{}, "gemm_f32:m2048n2048k2048");
+  EXPECT_EQ(r.level, Level::nearest_problem);   // the amd-polaris-36cu line
+  EXPECT_EQ(r.params.str(), "TM=8 TN=8");
+}
+
 TEST(TuningDbLookup, ImplDefaultWhenNothingMatches) {
   TuningDb db;
   db.load_text(
@@ -443,7 +490,7 @@ TEST(TuningDbNames, LayerAndLevelNames) {
   EXPECT_STREQ(layer_name(Layer::user), "user");
   EXPECT_STREQ(layer_name(Layer::override_), "override");
   for (Level l : {Level::exact, Level::nearest_problem, Level::family_exact, Level::family_nearest,
-                  Level::impl_default}) {
+                  Level::class_exact, Level::class_nearest, Level::impl_default}) {
     EXPECT_NE(std::string(level_name(l)), "");
   }
 }

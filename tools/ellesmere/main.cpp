@@ -387,7 +387,9 @@ int cmd_tune_show(const std::string& selector, const std::string& problem, const
   const auto entries = db.entries();
   std::size_t layers[3] = {0, 0, 0};
   for (const auto& e : entries) ++layers[int(e.layer)];
-  std::cout << fmt::format("{} on {} (family {}){}\n", problem, key, family,
+  const std::string device_class = tuning::class_of(family);
+  std::cout << fmt::format("{} on {} (family {}{}){}\n", problem, key, family,
+                           device_class.empty() ? "" : fmt::format(", class {}", device_class),
                            target.empty() ? "" : fmt::format(", limits of {}", ops::polaris_limits().name));
   std::cout << fmt::format("database: {} shipped entries, {} user entries ({}), {} runtime overrides\n", layers[0],
                            layers[1], tuning::TuningDb::user_file_path(), layers[2]);
