@@ -51,7 +51,7 @@ void register_ours(const ops::ConvImpl* impl, const std::string& problem) {
     args.x = t.x.handle();
     args.w = t.w.handle();
     args.y = t.y.handle();
-    time_device(state, chosen->traffic(p), env().profile.fp32_gflops * 1e9,
+    time_device(state, chosen->traffic(p, params), env().profile.fp32_gflops * 1e9,
                 [&, chosen = chosen, params = params] { return chosen->launch(ctx.impl(), p, params, args); });
     add_byte_counters(state, p);
   })
@@ -75,8 +75,10 @@ void register_f32_storage(const std::string& problem) {
     args.w = w.handle();
     args.y = y.handle();
     args.f32_storage = true;
-    ops::Traffic traffic = chosen->traffic(p);   // the half tensors' bytes, doubled: 2 more bytes per element
-    traffic.bytes += 2.0 * double(p.input_elements() + p.weight_elements() + p.output_elements());
+    // The half tensors' bytes, doubled (2 more bytes per element), and the staging copies' in fp32.
+    ops::Traffic traffic = chosen->traffic(p, params);
+    traffic.bytes += 2.0 * double(p.input_elements() + p.weight_elements() + p.output_elements()) +
+                     ops::ConvImpl::staging_bytes(p, params, true) - ops::ConvImpl::staging_bytes(p, params);
     time_device(state, traffic, env().profile.fp32_gflops * 1e9,
                 [&, chosen = chosen, params = params] { return chosen->launch(ctx.impl(), p, params, args); });
     add_byte_counters(state, p);

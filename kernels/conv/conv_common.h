@@ -83,17 +83,29 @@ float conv_epilogue(float acc, const int epi, __global const float* bias, __glob
   return acc;
 }
 
-// Writes n (1..VW) consecutive outputs of channel k from v (VW lanes) to Y at index o, through the epilogue: a
-// vector store when all VW are there, else one element at a time.
+// Writes n (1..VWIDTH) consecutive outputs of channel k from v (VWIDTH lanes) to Y at index o, through the
+// epilogue (conv_epilogue's operations in its order): on a whole vector in vector form, the residual loaded as one
+// vector, else element by element. The whole vector must not go through a private array as the partial one does:
+// PoCL 3.1 (LLVM 15, AVX-512) then stored the first lanes of the vector from the accumulator register, without
+// their epilogue (2- and 4-wide vectors in work-groups of 1-2 items; found by conv_test's VW=2 and 4 sets).
 #define STORE_OUT(VWIDTH, v, n, epi, bias, residual, k, o, lo, hi, Y)                                 \
   {                                                                                                  \
-    float out_[VWIDTH];                                                                              \
-    VSTORE(VWIDTH)(v, 0, out_);                                                                      \
-    for (int i_ = 0; i_ < (n); ++i_) out_[i_] = conv_epilogue(out_[i_], epi, bias, residual, k, (o) + i_, lo, hi); \
     if ((n) == VWIDTH) {                                                                             \
-      STV(VWIDTH)(VLOAD(VWIDTH)(0, out_), 0, (Y) + (o));                                     \
+      VEC(float, VWIDTH) y_ = (v);                                                                   \
+      if ((epi) & EPI_BIAS) y_ += (bias)[k];                                                         \
+      if ((epi) & EPI_RESIDUAL) y_ += LDV(VWIDTH)(0, (residual) + (o));                              \
+      if ((epi) & EPI_RELU) y_ = select(y_, (VEC(float, VWIDTH))(0.0f), y_ < (VEC(float, VWIDTH))(0.0f)); \
+      if ((epi) & EPI_CLIP) {                                                                        \
+        y_ = select(y_, (VEC(float, VWIDTH))(lo), y_ < (VEC(float, VWIDTH))(lo));                    \
+        y_ = select(y_, (VEC(float, VWIDTH))(hi), y_ > (VEC(float, VWIDTH))(hi));                    \
+      }                                                                                              \
+      STV(VWIDTH)(y_, 0, (Y) + (o));                                                                 \
     } else {                                                                                         \
-      for (int i_ = 0; i_ < (n); ++i_) ST(out_[i_], (o) + i_, Y);                       \
+      float out_[VWIDTH];                                                                            \
+      VSTORE(VWIDTH)(v, 0, out_);                                                                    \
+      for (int i_ = 0; i_ < (n); ++i_) {                                                             \
+        ST(conv_epilogue(out_[i_], epi, bias, residual, k, (o) + i_, lo, hi), (o) + i_, Y);          \
+      }                                                                                              \
     }                                                                                                \
   }
 

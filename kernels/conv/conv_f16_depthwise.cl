@@ -3,9 +3,11 @@
 //
 // Layouts: kernels/conv/conv_common.h. Work-item (x, y, z): output columns ox0 = x * VW .. of output row
 // y = n * OH + oy, output channel k = z, which reads input channel k / M. Work-groups are LX x LY x 1 items.
-// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN), LX, LY.
+// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN), LX, LY, and the staging passes WPACK and XPAD
+// (kernels/conv/conv_staging.h; packed with one channel per block, the weights keep W's layout, as floats).
 // R * S multiply-adds per output and per input read: bound by memory on every device, so half storage halves its
-// time on the RX 580 (the cost model's byte count), and nothing else here is worth more.
+// time on the RX 580 (the cost model's byte count), and nothing else here is worth more there. On PoCL the
+// edges' element-by-element loads and the weights' software conversions cost more than the bytes: XPAD, WPACK.
 #include "conv/conv_common.h"
 
 #ifndef LX
@@ -15,10 +17,13 @@
 #define LY 1          // work-group items along the output rows
 #endif
 
+#define KPT 1         // the packed weights' block: one output channel
+#include "conv/conv_staging.h"
+
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void conv_f16_depthwise(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
                         const int PT, const int PL, const int G, __global const STORE_T* restrict X,
-                        __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                        __global const WEIGHT_T* restrict Wt, __global const float* restrict bias,
                         __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
                         __global STORE_T* restrict Y) {
   const int ox0 = get_global_id(0) * VW;
@@ -30,15 +35,19 @@ void conv_f16_depthwise(const int N, const int C, const int H, const int W, cons
   const int c = k / (K / G);
   const int iy0 = oy * SU - PT, ix0 = ox0 * SV - PL;
   __global const STORE_T* xc = X + (n * C + c) * H * W;
-  __global const STORE_T* wk = Wt + k * (R * S);
+  __global const WEIGHT_T* wk = Wt + k * (R * S);
 
   floatv acc = (floatv)(0.0f);
   for (int r = 0; r < R; ++r) {
     const int iy = iy0 + r * DH;
+#if XPAD
+    for (int s = 0; s < S; ++s) acc = MULADD((floatv)(WEIGHT_AT(wk, r * S + s)), load_padded(xc + iy * W, ix0 + s * DW), acc);
+#else
     if (iy < 0 || iy >= H) continue;   // a padding row contributes nothing
     for (int s = 0; s < S; ++s) {
-      acc = MULADD((floatv)(LD(r * S + s, wk)), load_inputs(xc + iy * W, ix0 + s * DW, W), acc);
+      acc = MULADD((floatv)(WEIGHT_AT(wk, r * S + s)), load_inputs(xc + iy * W, ix0 + s * DW, W), acc);
     }
+#endif
   }
   const int o = ((n * K + k) * OH + oy) * OW + ox0;
   STORE_OUT(VW, acc, min(VW, OW - ox0), epi, bias, residual, k, o, lo, hi, Y)

@@ -4,8 +4,10 @@
 //
 // Layouts: kernels/conv/conv_common.h. Work-item (x, y, z): pixels p0 = x * VW .. p0 + VW - 1 (across row ends: no
 // window, no padding) of image y, KPT output channels of block z = g * ceil(Kg / KPT) + b. Work-groups LX x 1 x 1.
-// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN: a lane per pixel, coalesced), KPT, LX.
-// Each X vector loaded feeds KPT vector multiply-adds, and each weight VW lanes of them.
+// Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN: a lane per pixel, coalesced), KPT, LX, WPACK
+// (kernels/conv/conv_staging.h: fp32 weights packed per block of KPT channels).
+// Each X vector loaded feeds KPT vector multiply-adds, and each weight VW lanes of them. The KPT loops are unrolled
+// so that the accumulators stay in registers (PoCL kept them on the stack otherwise).
 #include "conv/conv_common.h"
 
 #ifndef KPT
@@ -15,10 +17,12 @@
 #define LX 64         // work-group items along the pixels
 #endif
 
+#include "conv/conv_staging.h"
+
 __kernel __attribute__((reqd_work_group_size(LX, 1, 1)))
 void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
                       const int PT, const int PL, const int G, __global const STORE_T* restrict X,
-                      __global const STORE_T* restrict Wt, __global const float* restrict bias,
+                      __global const WEIGHT_T* restrict Wt, __global const float* restrict bias,
                       __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
                       __global STORE_T* restrict Y) {
   const int P = H * W;
@@ -31,9 +35,14 @@ void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const 
   const int k0 = (get_global_id(2) - g * blocks) * KPT;   // first output channel, within the group
   const int count = min(VW, P - p0);
   __global const STORE_T* xg = X + (n * C + g * Cg) * P + p0;
+#if WPACK
+  __global const float* wb = Wt + get_global_id(2) * Cg * KPT;   // this block's packed weights
+#else
   __global const STORE_T* wg = Wt + (g * Kg + k0) * Cg;
+#endif
 
   floatv acc[KPT];
+#pragma unroll
   for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
   for (int c = 0; c < Cg; ++c) {
     floatv xv;
@@ -44,8 +53,13 @@ void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const 
       for (int i = 0; i < VW; ++i) v[i] = i < count ? LD(c * P + i, xg) : 0.0f;
       xv = VLOAD(VW)(0, v);
     }
+#pragma unroll
     for (int j = 0; j < KPT; ++j) {
+#if WPACK
+      const float wv = PACKED_WEIGHT(wb, j, c);
+#else
       const float wv = k0 + j < Kg ? LD(j * Cg + c, wg) : 0.0f;
+#endif
       acc[j] = MULADD((floatv)(wv), xv, acc[j]);
     }
   }

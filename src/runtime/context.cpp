@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "ellesmere/device.hpp"
@@ -79,7 +81,13 @@ cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
     cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
     const std::size_t allocate = std::max(bytes, kMinScratchBytes);
     cl::Buffer grown;
-    if (err == CL_SUCCESS) grown = cl::Buffer(context, CL_MEM_READ_WRITE, allocate, nullptr, &err);
+    // Created from zeros (a host copy, once per name and size): oclgrind's uninitialised-value check then knows
+    // the whole buffer, whatever freed buffer's id it takes (see kMinScratchBytes).
+    const std::vector<std::uint8_t> zeros(allocate, 0);
+    if (err == CL_SUCCESS) {
+      grown = cl::Buffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, allocate,
+                         const_cast<std::uint8_t*>(zeros.data()), &err);
+    }
     check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, allocate, info.name));
     buffer = std::move(grown);
     size = allocate;

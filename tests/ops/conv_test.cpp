@@ -104,17 +104,23 @@ void check(Context& ctx, const std::string& impl, const ConvProblem& p, const op
 }
 
 // Params beyond the defaults: GCN shapes (a lane per column, 64-item work-groups), CPU vector shapes, channel blocks
-// that do not divide K (3, 5), work-groups taller than wide.
+// that do not divide K (3, 5), work-groups taller than wide, the staging passes (WPACK, XPAD) alone and together,
+// with every vector width the strided loads treat apart (1, 2, 4, 8, 16), and 2- and 4-wide vectors in work-groups
+// of 1-2 items (where PoCL once dropped the epilogue from some lanes: kernels/conv/conv_common.h, STORE_OUT).
 std::vector<ops::Params> param_sets(const std::string& impl) {
   std::vector<std::string> s;
   if (impl == "conv_f16_igemm") {
-    s = {"VW=1 KPT=4 LX=64 LY=1", "VW=8 KPT=3 LX=4 LY=2", "VW=16 KPT=8 LX=1 LY=4", "VW=4 KPT=1 LX=16 LY=16"};
+    s = {"VW=1 KPT=4 LX=64 LY=1", "VW=16 KPT=3 LX=4 LY=2 XPAD=1 WPACK=1", "VW=16 KPT=8 LX=1 LY=4",
+         "VW=4 KPT=1 LX=16 LY=16", "VW=8 KPT=5 LX=2 LY=2 XPAD=1", "VW=4 KPT=3 LX=1 LY=2 WPACK=1",
+         "VW=2 KPT=2 LX=8 LY=2 XPAD=1 WPACK=1", "VW=1 KPT=4 LX=16 LY=1 XPAD=1 WPACK=1"};
   } else if (impl == "conv_f16_direct") {
     s = {"VW=1 KPT=4 LX=16 LY=4", "VW=4 KPT=5 LX=8 LY=2", "VW=2 KPT=2 LX=32 LY=8", "VW=16 KPT=8 LX=2 LY=1"};
   } else if (impl == "conv_f16_gemm1x1") {
-    s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4", "VW=8 KPT=8 LX=32"};
+    s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4 WPACK=1", "VW=8 KPT=8 LX=32", "VW=4 KPT=16 LX=2 WPACK=1",
+         "VW=2 KPT=8 LX=1"};
   } else if (impl == "conv_f16_depthwise") {
-    s = {"VW=1 LX=64 LY=1", "VW=16 LX=2 LY=4", "VW=4 LX=8 LY=8"};
+    s = {"VW=1 LX=64 LY=1", "VW=16 LX=2 LY=4 XPAD=1 WPACK=1", "VW=4 LX=2 LY=4", "VW=8 LX=4 LY=2 XPAD=1",
+         "VW=2 LX=16 LY=1 WPACK=1"};
   } else {
     s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4", "VW=4 KPT=8 LX=16"};
   }

@@ -14,11 +14,13 @@ class ConvF16Depthwise final : public ConvImpl {
 
   // Defaults for GCN: a lane per output column, 64 columns (one wavefront) per work-group.
   ParamSpace space() const override {
-    return {{
+    ParamSpace space{{
         {"VW", {1, 2, 4, 8, 16}, 1, "consecutive output columns per work-item (8-16 for a CPU's SIMD, 1 on GCN)"},
         {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the output columns"},
         {"LY", {1, 2, 4, 8, 16}, 1, "work-group items along the output rows"},
     }};
+    for (auto& def : staging_params(true)) space.params.push_back(std::move(def));
+    return space;
   }
 
   std::string check_params(const Params& p, const DeviceInfo& device) const override {
@@ -43,12 +45,14 @@ class ConvF16Depthwise final : public ConvImpl {
     s.local = {lx, ly, 1};
     s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx), round_up(std::size_t(p.n * p.out_h()), ly),
                 std::size_t(p.k)};
-    return {s};
+    std::vector<LaunchShape> all = staging_shapes(p, params);
+    all.push_back(s);
+    return all;
   }
 
   EventList launch(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
                    const ConvArgs& args) const override {
-    return launch_single(ctx, p, params, args, shapes(p, params).front());
+    return launch_single(ctx, p, params, args, shapes(p, params).back());
   }
 };
 

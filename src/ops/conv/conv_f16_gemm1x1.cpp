@@ -15,11 +15,13 @@ class ConvF16Gemm1x1 final : public ConvImpl {
 
   // Defaults for GCN: a lane per pixel, 64 pixels (one wavefront) per work-group, 4 channels per lane.
   ParamSpace space() const override {
-    return {{
+    ParamSpace space{{
         {"VW", {1, 2, 4, 8, 16}, 1, "consecutive pixels per work-item (8-16 for a CPU's SIMD, 1 on GCN)"},
         {"KPT", {1, 2, 4, 8, 16}, 4, "output channels per work-item: each input load feeds KPT multiply-adds"},
         {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the pixels"},
     }};
+    for (auto& def : staging_params(false)) space.params.push_back(std::move(def));   // unpadded: no XPAD
+    return space;
   }
 
   std::string check_params(const Params& p, const DeviceInfo& device) const override {
@@ -43,12 +45,14 @@ class ConvF16Gemm1x1 final : public ConvImpl {
     s.dims = 3;
     s.local = {lx, 1, 1};
     s.global = {round_up((std::size_t(p.h * p.w) + vw - 1) / vw, lx), std::size_t(p.n), std::size_t(p.groups) * blocks};
-    return {s};
+    std::vector<LaunchShape> all = staging_shapes(p, params);
+    all.push_back(s);
+    return all;
   }
 
   EventList launch(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
                    const ConvArgs& args) const override {
-    return launch_single(ctx, p, params, args, shapes(p, params).front());
+    return launch_single(ctx, p, params, args, shapes(p, params).back());
   }
 };
 

@@ -74,8 +74,8 @@ class ConvF16Winograd final : public ConvImpl {
   std::int64_t components() const { return (m_ + 2) * (m_ + 2); }
 
   // Beyond X, W and Y: U, V and M in fp32, each written once and read once.
-  Traffic traffic(const ConvProblem& p) const override {
-    Traffic t = ConvImpl::traffic(p);
+  Traffic traffic(const ConvProblem& p, const Params& params) const override {
+    Traffic t = ConvImpl::traffic(p, params);
     const double e = double(components());
     const double u = e * double(p.k * p.c_per_group()), v = e * double(p.c * tiles(p)), m = e * double(p.k * tiles(p));
     t.bytes += 2.0 * 4.0 * (u + v + m);

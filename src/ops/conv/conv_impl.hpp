@@ -40,15 +40,21 @@ class ConvImpl : public ImplBase {
   // "" when this Impl is the right choice among those that can run the problem, else why another suits better.
   // Dispatch asks it only when the caller named no Impl; the list's last Impl suits everything.
   virtual std::string suited(const ConvProblem&, const DeviceInfo&) const { return {}; }
-  // ops: 2 x outputs x Cg R S. bytes: X, W and Y once each in half (2 bytes) plus the residual when there is one
-  // read, plus whatever the Impl writes and reads back in between (Winograd's transformed tiles).
-  virtual Traffic traffic(const ConvProblem& problem) const;
+  // ops: 2 x outputs x Cg R S. bytes: X, W and Y once each in half (2 bytes), plus whatever the Impl writes and
+  // reads back in between (Winograd's transformed tiles, the staging passes' copies).
+  virtual Traffic traffic(const ConvProblem& problem, const Params& params) const;
+  // Every kernel a launch enqueues, in order (staging passes first).
   virtual std::vector<LaunchShape> shapes(const ConvProblem& problem, const Params& params) const = 0;
   // Enqueues the convolution with complete Params.
   virtual EventList launch(detail::ContextImpl& context, const ConvProblem& problem, const Params& params,
                            const ConvArgs& args) const = 0;
 
   std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const override;
+  // The staging passes' shapes, for shapes(): the weight packing (WPACK=1) then the input padding (XPAD=1).
+  static std::vector<LaunchShape> staging_shapes(const ConvProblem& problem, const Params& params);
+  // Their bytes beyond X, W and Y read once: the fp32 weight copy written and read instead of W (WPACK), the padded
+  // copy of X written and read instead of X (XPAD); f32_storage: X in fp32.
+  static double staging_bytes(const ConvProblem& problem, const Params& params, bool f32_storage = false);
   // Params' defines plus the problem's window, strides and dilations (R, S, SU, SV, DH, DW), which the kernels
   // take at compile time so that their loops unroll.
   std::string build_options(std::string_view problem, const Params& params) const override;
@@ -59,10 +65,14 @@ class ConvImpl : public ImplBase {
   static std::string check_vector_params(const Params& params);
   // An LX x LY work-group against the device's limits; "" when it fits.
   static std::string check_work_group(int lx, int ly, const DeviceInfo& device);
-  // Enqueues the one kernel of shape with the arguments every single-kernel Impl takes: (N, C, H, W, K, OH, OW, PT,
-  // PL, G, X, W, bias, residual, epilogue flags, clip_min, clip_max, Y).
+  // Enqueues the staging passes Params ask for (WPACK=1, XPAD=1: kernels/conv/conv_staging.h), then the one kernel
+  // of shape with the arguments every single-kernel Impl takes: (N, C, H, W, K, OH, OW, PT, PL, G, X, W, bias,
+  // residual, epilogue flags, clip_min, clip_max, Y), X and W being the staged copies where there are some (and H,
+  // W, PT, PL the padded copy's).
   EventList launch_single(detail::ContextImpl& context, const ConvProblem& problem, const Params& params,
                           const ConvArgs& args, const LaunchShape& shape) const;
+  // WPACK and XPAD, each {0, 1}, off by default (GCN's choice), for the spaces of the Impls that stage.
+  static std::vector<ParamDef> staging_params(bool with_input_padding);
 };
 
 const std::vector<std::unique_ptr<ConvImpl>>& conv_list();

@@ -2,6 +2,8 @@
 // launch. Adding a variant: one .cl, one Impl file, one line here.
 #include <fmt/format.h>
 
+#include "ellesmere/error.hpp"
+
 #include "ops/conv/conv_impl.hpp"
 
 namespace ellesmere::ops {
@@ -29,8 +31,82 @@ cl_int ConvArgs::epilogue_flags() const {
   return f;
 }
 
-Traffic ConvImpl::traffic(const ConvProblem& p) const {
-  return {p.flops(), 2.0 * double(p.input_elements() + p.weight_elements() + p.output_elements())};
+Traffic ConvImpl::traffic(const ConvProblem& p, const Params& params) const {
+  return {p.flops(), 2.0 * double(p.input_elements() + p.weight_elements() + p.output_elements()) +
+                         staging_bytes(p, params)};
+}
+
+// ---- staging passes (kernels/conv/conv_staging.h) ---------------------------------------------------------------
+
+namespace {
+
+bool param_on(const Params& params, std::string_view name) {
+  const auto v = params.find(name);
+  return v && *v != 0;
+}
+
+// The packed weights' block (the Impl's KPT, 1 where it has none) and the number of blocks per group.
+std::int64_t pack_block(const Params& params) { return params.find("KPT").value_or(1); }
+std::int64_t pack_blocks(const ConvProblem& p, const Params& params) {
+  return (p.k_per_group() + pack_block(params) - 1) / pack_block(params);
+}
+std::int64_t packed_weight_elements(const ConvProblem& p, const Params& params) {
+  return p.groups * pack_blocks(p, params) * p.c_per_group() * p.r * p.s * pack_block(params);
+}
+
+// The padded copy's plane (XPAD_H and XPAD_W in conv_staging.h).
+struct PaddedPlane {
+  std::int64_t h, w;
+};
+PaddedPlane padded_plane(const ConvProblem& p, const Params& params) {
+  const std::int64_t vw = params.get("VW");
+  return {(p.out_h() - 1) * p.stride_h + (p.r - 1) * p.dilation_h + 1,
+          (p.out_w() + vw - 1) / vw * vw * p.stride_w + (p.s - 1) * p.dilation_w};
+}
+
+constexpr std::size_t kStagingItems = 64;   // work-group size of the staging passes: a wavefront; any size works
+
+}  // namespace
+
+std::vector<ParamDef> ConvImpl::staging_params(bool with_input_padding) {
+  std::vector<ParamDef> defs = {
+      {"WPACK", {0, 1}, 0, "1: weights from a per-call fp32 copy packed per channel block (devices converting half in software)"}};
+  if (with_input_padding) {
+    defs.push_back({"XPAD", {0, 1}, 0, "1: inputs from a per-call zero-padded copy of X: whole-vector loads, no edge tests"});
+  }
+  return defs;
+}
+
+std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Params& params) {
+  std::vector<LaunchShape> shapes;
+  if (param_on(params, "WPACK")) {
+    const std::size_t taps = std::size_t(p.c_per_group() * p.r * p.s * pack_block(params));
+    shapes.push_back({"conv_f16_pack_weights", 2,
+                      {round_up(taps, kStagingItems), std::size_t(p.groups * pack_blocks(p, params)), 1},
+                      {kStagingItems, 1, 1}});
+  }
+  if (param_on(params, "XPAD")) {
+    const PaddedPlane pp = padded_plane(p, params);
+    shapes.push_back({"conv_f16_pad_input", 3,
+                      {round_up(std::size_t(pp.w), kStagingItems), std::size_t(pp.h), std::size_t(p.n * p.c)},
+                      {kStagingItems, 1, 1}});
+  }
+  return shapes;
+}
+
+double ConvImpl::staging_bytes(const ConvProblem& p, const Params& params, bool f32_storage) {
+  const double element = f32_storage ? 4.0 : 2.0;
+  double bytes = 0;
+  if (param_on(params, "WPACK")) {
+    // W read (counted once already), the fp32 copy written, then read by the main kernel instead of W.
+    bytes += 2.0 * 4.0 * double(packed_weight_elements(p, params)) - element * double(p.weight_elements());
+  }
+  if (param_on(params, "XPAD")) {
+    const PaddedPlane pp = padded_plane(p, params);
+    const double padded = double(p.n * p.c) * double(pp.h) * double(pp.w);
+    bytes += element * 2.0 * padded;   // written, then read instead of X (X's one read is already counted)
+  }
+  return bytes;
 }
 
 std::vector<LaunchShape> ConvImpl::launch_shapes(std::string_view problem, const Params& params) const {
@@ -67,14 +143,47 @@ std::string ConvImpl::check_work_group(int lx, int ly, const DeviceInfo& device)
 
 EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
                                   const ConvArgs& a, const LaunchShape& s) const {
-  cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, params.defines() + window_defines(p) + a.storage_defines());
-  detail::set_args(k, name(), cl_int(p.n), cl_int(p.c), cl_int(p.h), cl_int(p.w), cl_int(p.k), cl_int(p.out_h()),
-                   cl_int(p.out_w()), cl_int(p.pad_top), cl_int(p.pad_left), cl_int(p.groups), a.x, a.w, a.bias,
-                   a.residual, a.epilogue_flags(), a.clip_min, a.clip_max, a.y);
+  const std::string options = params.defines() + window_defines(p) + a.storage_defines();
+  const std::string what = fmt::format("{} {} [{}]", name(), p.str(), params.str());
   EventList events;
-  detail::track(events, ctx.launch(k, cl::NDRange(s.global[0], s.global[1], s.global[2]),
-                                   cl::NDRange(s.local[0], s.local[1], s.local[2]),
-                                   fmt::format("{} {} [{}]", name(), p.str(), params.str())));
+  const auto run = [&](cl::Kernel& k, const LaunchShape& shape) {
+    detail::track(events, ctx.launch(k, cl::NDRange(shape.global[0], shape.global[1], shape.global[2]),
+                                     cl::NDRange(shape.local[0], shape.local[1], shape.local[2]),
+                                     shape.kernel == s.kernel ? what : shape.kernel + " " + what));
+  };
+  // What the main kernel reads: X and W, or their staged copies (scratch buffers the Context keeps for the next
+  // call; one call at a time per Context).
+  cl_mem x = a.x, w = a.w;
+  std::int64_t h = p.h, width = p.w, pad_top = p.pad_top, pad_left = p.pad_left;
+  for (const LaunchShape& stage : staging_shapes(p, params)) {
+    cl::Kernel& k = ctx.kernel(kernel_file(), stage.kernel, options);
+    if (stage.kernel == "conv_f16_pack_weights") {
+      cl::Buffer& packed = ctx.scratch("conv_f16 packed W",
+                                       std::size_t(packed_weight_elements(p, params)) * sizeof(float));
+      detail::set_args(k, name(), cl_int(p.k_per_group()), cl_int(p.c_per_group() * p.r * p.s), cl_int(p.groups),
+                       a.w, packed());
+      w = packed();
+    } else {
+      const PaddedPlane pp = padded_plane(p, params);
+      if (double(p.n * p.c) * double(pp.h) * double(pp.w) >= 2147483647.0) {
+        throw InvalidArgument(fmt::format("{}: XPAD=1: the padded copy of X ({} x {} x {} x {}) would have 2^31 or "
+                                          "more elements; use XPAD=0",
+                                          what, p.n, p.c, pp.h, pp.w));
+      }
+      cl::Buffer& padded = ctx.scratch("conv_f16 padded X", std::size_t(p.n * p.c * pp.h * pp.w) *
+                                                                 (a.f32_storage ? sizeof(float) : sizeof(std::uint16_t)));
+      detail::set_args(k, name(), cl_int(p.h), cl_int(p.w), cl_int(pp.h), cl_int(pp.w), cl_int(p.pad_top),
+                       cl_int(p.pad_left), cl_int(p.n * p.c), a.x, padded());
+      x = padded();
+      h = pp.h, width = pp.w, pad_top = 0, pad_left = 0;
+    }
+    run(k, stage);
+  }
+  cl::Kernel& k = ctx.kernel(kernel_file(), s.kernel, options);
+  detail::set_args(k, name(), cl_int(p.n), cl_int(p.c), cl_int(h), cl_int(width), cl_int(p.k), cl_int(p.out_h()),
+                   cl_int(p.out_w()), cl_int(pad_top), cl_int(pad_left), cl_int(p.groups), x, w, a.bias, a.residual,
+                   a.epilogue_flags(), a.clip_min, a.clip_max, a.y);
+  run(k, s);
   return events;
 }
 

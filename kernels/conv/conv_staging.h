@@ -1,0 +1,105 @@
+// Per-call staging passes of the GEMM-like FP16 convolutions (conv_f16_igemm, conv_f16_gemm1x1, conv_f16_depthwise),
+// each a tunable, both off by default (GCN's): their kernels and what the main kernel reads instead of X and W.
+//   WPACK=1: W copied to fp32, packed [group][block of KPT output channels][c r s][KPT] and zero past the group's
+//     channels, so that an item's KPT weights of one tap are KPT consecutive floats and its channel loop has no
+//     edge test. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
+//     weight, which left a 1x1 layer at a twentieth of the CPU's fp32 rate); GCN converts in one instruction and
+//     would only pay the pass and twice the weight bytes.
+//   XPAD=1: X copied (bits unchanged) into zero-padded planes of XPAD_H(OH) x XPAD_W(OW) per image and channel,
+//     holding every input the windows touch, padding included, and beyond the last output column up to a whole
+//     vector. The main kernel then loads every vector whole, without bounds tests, and at stride 2 as two vectors
+//     whose even lanes it keeps. For devices where the bounds-tested element-by-element loads of the edges cost
+//     more than a copy of X (PoCL: on small images most vectors touch an edge); on the RX 580 the copy is extra
+//     bytes, which is why it is off by default.
+// Both passes are part of the Impl's call, its time and its traffic (src/ops/conv/conv_list.cpp).
+#ifndef ELLESMERE_CONV_STAGING_H
+#define ELLESMERE_CONV_STAGING_H
+
+#include "conv/conv_common.h"
+
+#ifndef WPACK
+#define WPACK 0       // 1: weights from a per-call fp32 copy packed by output-channel block (PoCL), 0: W's halves
+#endif
+#ifndef XPAD
+#define XPAD 0        // 1: inputs from a per-call zero-padded copy of X (PoCL), 0: X with bounds tests
+#endif
+#ifndef KPT
+#define KPT 1         // output channels per block of the packed weights (the main kernel's tunable where it has one)
+#endif
+
+// The weights' element type, and (WPACK=1) the weight of output channel j of an item's block wb for tap crs (its
+// flat index in c x R x S); with WPACK=0 the kernels index W's own layout and test the group's last channel
+// themselves.
+// WEIGHT_AT(p, i): element i of a WEIGHT_T array as a float.
+#if WPACK
+#define WEIGHT_T float
+#define PACKED_WEIGHT(wb, j, crs) ((wb)[(crs) * KPT + (j)])
+#define WEIGHT_AT(p, i) ((p)[i])
+#else
+#define WEIGHT_T STORE_T
+#define WEIGHT_AT(p, i) LD(i, p)
+#endif
+
+// The padded plane's size for outputs OH x OW (XPAD=1): rows (OH - 1) SU + (R - 1) DH + 1; columns up to the last
+// column a whole vector of the last output vector reads, SV VW of them at stride SV > 1.
+#define XPAD_H(OH) (((OH) - 1) * SU + (R - 1) * DH + 1)
+#define XPAD_W(OW) ((((OW) + VW - 1) / VW) * VW * SV + (S - 1) * DW)
+
+// The bits of X, W and Y: half storage copied as ushort, unchanged (a round trip through float would quieten
+// signalling NaNs); float with CONV_STORE_F32.
+#ifdef CONV_STORE_F32
+#define STORE_BITS_T float
+#else
+#define STORE_BITS_T ushort
+#endif
+
+// Wf[((g * blocks + b) * CRS + crs) * KPT + j] = W[(g * Kg + b * KPT + j) * CRS + crs] as float, 0 where
+// b * KPT + j >= Kg. Item (i, gb): i = crs * KPT + j, gb = g * blocks + b; any work-group shape.
+__kernel void conv_f16_pack_weights(const int Kg, const int CRS, const int G, __global const STORE_T* restrict Wt,
+                                    __global float* restrict Wf) {
+  const int i = get_global_id(0);
+  const int gb = get_global_id(1);
+  const int blocks = (Kg + KPT - 1) / KPT;
+  if (i >= CRS * KPT || gb >= G * blocks) return;
+  const int g = gb / blocks;
+  const int crs = i / KPT;
+  const int k = (gb - g * blocks) * KPT + (i - crs * KPT);
+  Wf[gb * CRS * KPT + i] = k < Kg ? LD((g * Kg + k) * CRS + crs, Wt) : 0.0f;
+}
+
+// Xp[plane][py][px] = X[plane][py - PT][px - PL], 0 outside X, for plane = n * C + c. Item (px, py, plane); any
+// work-group shape.
+__kernel void conv_f16_pad_input(const int H, const int W, const int Hp, const int Wp, const int PT, const int PL,
+                                 const int planes, __global const STORE_BITS_T* restrict X,
+                                 __global STORE_BITS_T* restrict Xp) {
+  const int px = get_global_id(0);
+  const int py = get_global_id(1);
+  const int plane = get_global_id(2);
+  if (px >= Wp || py >= Hp || plane >= planes) return;
+  const int iy = py - PT, ix = px - PL;
+  const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+  Xp[(plane * Hp + py) * Wp + px] = inside ? X[(plane * H + iy) * W + ix] : (STORE_BITS_T)0;
+}
+
+// VW inputs of one padded row at columns ix, ix + SV, ...: whole vectors, no bounds tests (XPAD=1 only). At
+// SV = 2 two vectors' even lanes (a shuffle), at SV > 2 element by element.
+floatv load_padded(__global const STORE_T* xrow, const int ix) {
+#if SV == 1 || VW == 1
+  return LDV(VW)(0, xrow + ix);
+#elif SV == 2 && VW == 16
+  return shuffle2(LDV(16)(0, xrow + ix), LDV(16)(0, xrow + ix + 16),
+                  (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+#elif SV == 2 && VW == 8
+  return shuffle(LDV(16)(0, xrow + ix), (uint8)(0, 2, 4, 6, 8, 10, 12, 14));
+#elif SV == 2 && VW == 4
+  return shuffle(LDV(8)(0, xrow + ix), (uint4)(0, 2, 4, 6));
+#elif SV == 2 && VW == 2
+  return LDV(4)(0, xrow + ix).even;
+#else
+  float v[VW];
+  for (int i = 0; i < VW; ++i) v[i] = LD(ix + i * SV, xrow);
+  return VLOAD(VW)(0, v);
+#endif
+}
+
+#endif
