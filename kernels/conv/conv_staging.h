@@ -54,17 +54,43 @@
 #endif
 
 // Wf[((g * blocks + b) * CRS + crs) * KPT + j] = W[(g * Kg + b * KPT + j) * CRS + crs] as float, 0 where
-// b * KPT + j >= Kg. Item (i, gb): i = crs * KPT + j, gb = g * blocks + b; any work-group shape.
+// b * KPT + j >= Kg. Item (x, y): taps crs = 16 x .. 16 x + 15 of padded channel y = (g * blocks + b) * KPT + j,
+// read as one vector (a vector vload_half is one conversion instruction where the scalar one is a software
+// routine: PoCL) and written KPT floats apart; any work-group shape.
+#define PACK_TAPS 16
 __kernel void conv_f16_pack_weights(const int Kg, const int CRS, const int G, __global const STORE_T* restrict Wt,
                                     __global float* restrict Wf) {
-  const int i = get_global_id(0);
-  const int gb = get_global_id(1);
+  const int crs0 = get_global_id(0) * PACK_TAPS;
+  const int y = get_global_id(1);
   const int blocks = (Kg + KPT - 1) / KPT;
-  if (i >= CRS * KPT || gb >= G * blocks) return;
+  if (crs0 >= CRS || y >= G * blocks * KPT) return;
+  const int gb = y / KPT, j = y - gb * KPT;
   const int g = gb / blocks;
-  const int crs = i / KPT;
-  const int k = (gb - g * blocks) * KPT + (i - crs * KPT);
-  Wf[gb * CRS * KPT + i] = k < Kg ? LD((g * Kg + k) * CRS + crs, Wt) : 0.0f;
+  const int k = (gb - g * blocks) * KPT + j;   // channel within the group
+  __global float* out = Wf + gb * CRS * KPT + j;
+  __global const STORE_T* in = Wt + (g * Kg + k) * CRS;
+  if (k < Kg && crs0 + PACK_TAPS <= CRS) {
+    const float16 v = LDV(16)(0, in + crs0);
+    out[(crs0 + 0) * KPT] = v.s0;
+    out[(crs0 + 1) * KPT] = v.s1;
+    out[(crs0 + 2) * KPT] = v.s2;
+    out[(crs0 + 3) * KPT] = v.s3;
+    out[(crs0 + 4) * KPT] = v.s4;
+    out[(crs0 + 5) * KPT] = v.s5;
+    out[(crs0 + 6) * KPT] = v.s6;
+    out[(crs0 + 7) * KPT] = v.s7;
+    out[(crs0 + 8) * KPT] = v.s8;
+    out[(crs0 + 9) * KPT] = v.s9;
+    out[(crs0 + 10) * KPT] = v.sa;
+    out[(crs0 + 11) * KPT] = v.sb;
+    out[(crs0 + 12) * KPT] = v.sc;
+    out[(crs0 + 13) * KPT] = v.sd;
+    out[(crs0 + 14) * KPT] = v.se;
+    out[(crs0 + 15) * KPT] = v.sf;
+  } else {
+    const int end = min(crs0 + PACK_TAPS, CRS);
+    for (int crs = crs0; crs < end; ++crs) out[crs * KPT] = k < Kg ? LD(crs, in) : 0.0f;
+  }
 }
 
 // Xp[plane][py][px] = X[plane][py - PT][px - PL], 0 outside X, for plane = n * C + c. Item (px, py, plane); any

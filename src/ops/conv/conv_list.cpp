@@ -80,10 +80,10 @@ std::vector<ParamDef> ConvImpl::staging_params(bool with_input_padding) {
 std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Params& params) {
   std::vector<LaunchShape> shapes;
   if (param_on(params, "WPACK")) {
-    const std::size_t taps = std::size_t(p.c_per_group() * p.r * p.s * pack_block(params));
-    shapes.push_back({"conv_f16_pack_weights", 2,
-                      {round_up(taps, kStagingItems), std::size_t(p.groups * pack_blocks(p, params)), 1},
-                      {kStagingItems, 1, 1}});
+    // (16 taps of one padded output channel per item: PACK_TAPS in conv_staging.h.)
+    const std::size_t tap_chunks = std::size_t(p.c_per_group() * p.r * p.s + 15) / 16;
+    const std::size_t channels = std::size_t(p.groups * pack_blocks(p, params) * pack_block(params));
+    shapes.push_back({"conv_f16_pack_weights", 2, {round_up(tap_chunks, 4), round_up(channels, 16), 1}, {4, 16, 1}});
   }
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
