@@ -5,7 +5,7 @@
 //     edge test. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
 //     weight, which left a 1x1 layer at a twentieth of the CPU's fp32 rate); GCN converts in one instruction and
 //     would only pay the pass and twice the weight bytes.
-//   XPAD=1: X copied (bits unchanged) into zero-padded planes of XPAD_H(OH) x XPAD_W(OW) per image and channel,
+//   XPAD=1: X copied (bits unchanged) into zero-padded planes (size below) per image and channel,
 //     holding every input the windows touch, padding included, and beyond the last output column up to a whole
 //     vector. The main kernel then loads every vector whole, without bounds tests, and at stride 2 as two vectors
 //     whose even lanes it keeps. For devices where the bounds-tested element-by-element loads of the edges cost
@@ -40,10 +40,9 @@
 #define WEIGHT_AT(p, i) LD(i, p)
 #endif
 
-// The padded plane's size for outputs OH x OW (XPAD=1): rows (OH - 1) SU + (R - 1) DH + 1; columns up to the last
-// column a whole vector of the last output vector reads, SV VW of them at stride SV > 1.
-#define XPAD_H(OH) (((OH) - 1) * SU + (R - 1) * DH + 1)
-#define XPAD_W(OW) ((((OW) + VW - 1) / VW) * VW * SV + (S - 1) * DW)
+// The padded plane's size for outputs OH x OW (XPAD=1; the host computes it: src/ops/conv/conv_list.cpp): rows
+// (OH' - 1) SU + (R - 1) DH + 1, OH' = OH rounded up to the kernel's rows per item (RPT, depthwise; 1 elsewhere);
+// columns up to the last column a whole vector of the last output vector reads, SV VW of them at stride SV > 1.
 
 // The bits of X, W and Y: half storage copied as ushort, unchanged (a round trip through float would quieten
 // signalling NaNs); float with CONV_STORE_F32.

@@ -18,6 +18,7 @@ class ConvF16Depthwise final : public ConvImpl {
         {"VW", {1, 2, 4, 8, 16}, 1, "consecutive output columns per work-item (8-16 for a CPU's SIMD, 1 on GCN)"},
         {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the output columns"},
         {"LY", {1, 2, 4, 8, 16}, 1, "work-group items along the output rows"},
+        {"RPT", {1, 2, 4, 8}, 1, "output rows per work-item (with XPAD, neighbouring rows share loads and weights)"},
     }};
     for (auto& def : staging_params(true)) space.params.push_back(std::move(def));
     return space;
@@ -25,6 +26,7 @@ class ConvF16Depthwise final : public ConvImpl {
 
   std::string check_params(const Params& p, const DeviceInfo& device) const override {
     if (auto why = check_vector_params(p); !why.empty()) return why;
+    if (const int rpt = p.get("RPT"); rpt < 1 || rpt > 8) return fmt::format("RPT={} is outside 1..8", rpt);
     return check_work_group(p.get("LX"), p.get("LY"), device);
   }
 
@@ -43,8 +45,9 @@ class ConvF16Depthwise final : public ConvImpl {
     s.kernel = "conv_f16_depthwise";
     s.dims = 3;
     s.local = {lx, ly, 1};
-    s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx), round_up(std::size_t(p.n * p.out_h()), ly),
-                std::size_t(p.k)};
+    const std::size_t rpt = std::size_t(params.get("RPT"));
+    s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx),
+                round_up(std::size_t(p.n) * ((std::size_t(p.out_h()) + rpt - 1) / rpt), ly), std::size_t(p.k)};
     std::vector<LaunchShape> all = staging_shapes(p, params);
     all.push_back(s);
     return all;

@@ -54,13 +54,14 @@ std::int64_t packed_weight_elements(const ConvProblem& p, const Params& params) 
   return p.groups * pack_blocks(p, params) * p.c_per_group() * p.r * p.s * pack_block(params);
 }
 
-// The padded copy's plane (XPAD_H and XPAD_W in conv_staging.h).
+// The padded copy's plane (kernels/conv/conv_staging.h says what it holds).
 struct PaddedPlane {
   std::int64_t h, w;
 };
+// With RPT output rows per item (depthwise), the plane holds whole blocks of RPT rows.
 PaddedPlane padded_plane(const ConvProblem& p, const Params& params) {
-  const std::int64_t vw = params.get("VW");
-  return {(p.out_h() - 1) * p.stride_h + (p.r - 1) * p.dilation_h + 1,
+  const std::int64_t vw = params.get("VW"), rpt = params.find("RPT").value_or(1);
+  return {((p.out_h() + rpt - 1) / rpt * rpt - 1) * p.stride_h + (p.r - 1) * p.dilation_h + 1,
           (p.out_w() + vw - 1) / vw * vw * p.stride_w + (p.s - 1) * p.dilation_w};
 }
 
