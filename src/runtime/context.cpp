@@ -81,12 +81,16 @@ cl::Buffer& ContextImpl::scratch(const std::string& name, std::size_t bytes) {
     cl_int err = runtime::fault::hit(runtime::fault::Site::alloc);
     const std::size_t allocate = std::max(bytes, kMinScratchBytes);
     cl::Buffer grown;
-    // Created from zeros (a host copy, once per name and size): oclgrind's uninitialised-value check then knows
-    // the whole buffer, whatever freed buffer's id it takes (see kMinScratchBytes).
-    const std::vector<std::uint8_t> zeros(allocate, 0);
     if (err == CL_SUCCESS) {
-      grown = cl::Buffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, allocate,
-                         const_cast<std::uint8_t*>(zeros.data()), &err);
+      if (info.family == "oclgrind") {
+        // Created from a host copy of zeros: oclgrind's uninitialised-value check then knows the whole buffer,
+        // whatever freed buffer's id it takes (see kMinScratchBytes). Other devices need no copy.
+        const std::vector<std::uint8_t> zeros(allocate, 0);
+        grown = cl::Buffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, allocate,
+                           const_cast<std::uint8_t*>(zeros.data()), &err);
+      } else {
+        grown = cl::Buffer(context, CL_MEM_READ_WRITE, allocate, nullptr, &err);
+      }
     }
     check(err, "clCreateBuffer", fmt::format("scratch buffer {} ({} bytes) on {}", name, allocate, info.name));
     buffer = std::move(grown);

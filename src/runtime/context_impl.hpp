@@ -38,9 +38,9 @@ struct ContextImpl {
   // a finish(), so the old buffer is idle) when a call needs more. Same threading rules as kernel().
   // oclgrind 21.10 note: a buffer created after others were freed may take a freed one's id and keep its old size
   // in the uninitialised-value shadow, so kernel-written values beyond that size read as uninitialised in the next
-  // kernel (reproduced with two plain kernels; results are right). Scratch buffers are therefore created from a host
-  // copy of zeros, which oclgrind records at the full size (the conv staging passes' first buffer was reported
-  // otherwise); small-shape runs fit in kMinScratchBytes and never grow.
+  // kernel (reproduced with two plain kernels; results are right). Under oclgrind, scratch buffers are therefore created
+  // from a host copy of zeros, which it records at the full size (the conv staging passes' first buffer was
+  // reported otherwise); small-shape runs fit in kMinScratchBytes and never grow.
   static constexpr std::size_t kMinScratchBytes = std::size_t(1) << 20;
   cl::Buffer& scratch(const std::string& name, std::size_t bytes);
 

@@ -1,5 +1,6 @@
 // ConvProblem's canonical text (round trip, defaults, per-side fields) and its checks; the reference's ONNX
-// semantics on hand-computed cases; the half conversions of whole buffers. No device needed.
+// semantics on hand-computed cases; the half conversions of whole buffers; the staging passes' shapes, bytes and
+// their fallback for copies too large to index. No device needed.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include "ellesmere/error.hpp"
 #include "ellesmere/ops.hpp"
 #include "ellesmere/quant.hpp"
+#include "ops/conv/conv_impl.hpp"
 #include "reference/reference.hpp"
 
 namespace ellesmere {
@@ -88,6 +90,37 @@ TEST(HalfBuffers, ConvertWholeSpansAndCheckSizes) {
   EXPECT_THROW(floats_to_halves(v, too_short), InvalidArgument);
   std::vector<float> floats(3);
   EXPECT_THROW(halves_to_floats(h, floats), InvalidArgument);
+}
+
+TEST(ConvStaging, ShapesAndBytesFollowTheParams) {
+  const ConvProblem p = ConvProblem::parse("conv_f16:n2c8h11w13k6r3s3p1u2g2");
+  const ops::Params none = ops::Params::parse("VW=8 KPT=4 WPACK=0 XPAD=0");
+  EXPECT_TRUE(ops::ConvImpl::staging_shapes(p, none).empty());
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(p, none), 0.0);
+  const ops::Params both = ops::Params::parse("VW=8 KPT=4 WPACK=1 XPAD=1");
+  const auto shapes = ops::ConvImpl::staging_shapes(p, both);
+  ASSERT_EQ(shapes.size(), 2u);
+  EXPECT_EQ(shapes[0].kernel, "conv_f16_pack_weights");
+  EXPECT_EQ(shapes[1].kernel, "conv_f16_pad_input");
+  // Packed: 2 groups x 1 block of 4 channels (3 real, 1 zero) x 4 x 3 x 3 taps, written and read as floats.
+  // Padded: 2 x 8 planes of ((6 - 1) * 2 + 3) rows x (8 * 2 + 2) columns (6 x 7 outputs, one 8-wide vector a row),
+  // written and read as halves.
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(p, both), 8.0 * (2 * 4 * 36) + 2.0 * 2.0 * (2 * 8 * 13 * 18));
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(p, both, true), 8.0 * (2 * 4 * 36) + 2.0 * 4.0 * (2 * 8 * 13 * 18));
+  EXPECT_EQ(shapes[1].global[1], 13u);   // the padded rows
+}
+
+TEST(ConvStaging, CopiesTooLargeToIndexAreNotMade) {
+  // X has 2^27 elements, its padded copy 16 times as many (one output column per 16-wide vector): XPAD is dropped.
+  const ConvProblem tall = ConvProblem::parse("conv_f16:n1c1h134217728w1k1r1s1p0u1");
+  const ops::Params xpad = ops::Params::parse("VW=16 KPT=1 WPACK=0 XPAD=1");
+  EXPECT_EQ(ops::ConvImpl::staged_params(tall, xpad).get("XPAD"), 0);
+  EXPECT_TRUE(ops::ConvImpl::staging_shapes(tall, xpad).empty());
+  EXPECT_EQ(ops::ConvImpl::staged_params(tall, ops::Params::parse("VW=1 KPT=1 WPACK=0 XPAD=1")).get("XPAD"), 1);
+  // W has 2^28 elements; packed in blocks of 16 channels for groups of one, 2^32: WPACK is dropped.
+  const ConvProblem wide = ConvProblem::parse("conv_f16:n1c268435456h1w1k8r1s1p0u1g8");
+  EXPECT_EQ(ops::ConvImpl::staged_params(wide, ops::Params::parse("VW=1 KPT=16 WPACK=1 XPAD=0")).get("WPACK"), 0);
+  EXPECT_EQ(ops::ConvImpl::staged_params(wide, ops::Params::parse("VW=1 KPT=1 WPACK=1 XPAD=0")).get("WPACK"), 1);
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ class ConvImpl : public ImplBase {
                            const ConvArgs& args) const = 0;
 
   std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const override;
+  // params with WPACK / XPAD turned off where the staged copy would have 2^31 or more elements (the kernels index
+  // with 32-bit ints; the Impl's own limits are X, W and Y's): what launch_single builds and runs.
+  static Params staged_params(const ConvProblem& problem, const Params& params);
   // The staging passes' shapes, for shapes(): the weight packing (WPACK=1) then the input padding (XPAD=1).
   static std::vector<LaunchShape> staging_shapes(const ConvProblem& problem, const Params& params);
   // Their bytes beyond X, W and Y read once: the fp32 weight copy written and read instead of W (WPACK), the padded
@@ -65,7 +68,8 @@ class ConvImpl : public ImplBase {
   static std::string check_vector_params(const Params& params);
   // An LX x LY work-group against the device's limits; "" when it fits.
   static std::string check_work_group(int lx, int ly, const DeviceInfo& device);
-  // Enqueues the staging passes Params ask for (WPACK=1, XPAD=1: kernels/conv/conv_staging.h), then the one kernel
+  // Enqueues the staging passes Params ask for (WPACK=1, XPAD=1: kernels/conv/conv_staging.h; as staged_params
+  // allows them), then the one kernel
   // of shape with the arguments every single-kernel Impl takes: (N, C, H, W, K, OH, OW, PT, PL, G, X, W, bias,
   // residual, epilogue flags, clip_min, clip_max, Y), X and W being the staged copies where there are some (and H,
   // W, PT, PL the padded copy's).

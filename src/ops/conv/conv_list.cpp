@@ -2,8 +2,6 @@
 // launch. Adding a variant: one .cl, one Impl file, one line here.
 #include <fmt/format.h>
 
-#include "ellesmere/error.hpp"
-
 #include "ops/conv/conv_impl.hpp"
 
 namespace ellesmere::ops {
@@ -66,6 +64,8 @@ PaddedPlane padded_plane(const ConvProblem& p, const Params& params) {
 }
 
 constexpr std::size_t kStagingItems = 64;   // work-group size of the staging passes: a wavefront; any size works
+// The padded copy of X and the packed weights are indexed with 32-bit ints in the kernels.
+constexpr double kIndexLimit = 2147483647.0;
 
 }  // namespace
 
@@ -78,7 +78,18 @@ std::vector<ParamDef> ConvImpl::staging_params(bool with_input_padding) {
   return defs;
 }
 
-std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Params& params) {
+Params ConvImpl::staged_params(const ConvProblem& p, const Params& params) {
+  Params staged = params;
+  if (param_on(params, "WPACK") && double(packed_weight_elements(p, params)) >= kIndexLimit) staged.set("WPACK", 0);
+  if (param_on(params, "XPAD")) {
+    const PaddedPlane pp = padded_plane(p, params);
+    if (double(p.n * p.c) * double(pp.h) * double(pp.w) >= kIndexLimit) staged.set("XPAD", 0);
+  }
+  return staged;
+}
+
+std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Params& requested) {
+  const Params params = staged_params(p, requested);
   std::vector<LaunchShape> shapes;
   if (param_on(params, "WPACK")) {
     // (16 taps of one padded output channel per item: PACK_TAPS in conv_staging.h.)
@@ -95,12 +106,14 @@ std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Pa
   return shapes;
 }
 
-double ConvImpl::staging_bytes(const ConvProblem& p, const Params& params, bool f32_storage) {
+double ConvImpl::staging_bytes(const ConvProblem& p, const Params& requested, bool f32_storage) {
+  const Params params = staged_params(p, requested);
   const double element = f32_storage ? 4.0 : 2.0;
   double bytes = 0;
   if (param_on(params, "WPACK")) {
-    // W read (counted once already), the fp32 copy written, then read by the main kernel instead of W.
-    bytes += 2.0 * 4.0 * double(packed_weight_elements(p, params)) - element * double(p.weight_elements());
+    // W read by the pack pass (X, W and Y's one read each are counted already), the fp32 copy written, then read
+    // by the main kernel.
+    bytes += 2.0 * 4.0 * double(packed_weight_elements(p, params));
   }
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
@@ -142,8 +155,9 @@ std::string ConvImpl::check_work_group(int lx, int ly, const DeviceInfo& device)
   return {};
 }
 
-EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p, const Params& params,
+EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p, const Params& requested,
                                   const ConvArgs& a, const LaunchShape& s) const {
+  const Params params = staged_params(p, requested);
   const std::string options = params.defines() + window_defines(p) + a.storage_defines();
   const std::string what = fmt::format("{} {} [{}]", name(), p.str(), params.str());
   EventList events;
@@ -166,11 +180,6 @@ EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p
       w = packed();
     } else {
       const PaddedPlane pp = padded_plane(p, params);
-      if (double(p.n * p.c) * double(pp.h) * double(pp.w) >= 2147483647.0) {
-        throw InvalidArgument(fmt::format("{}: XPAD=1: the padded copy of X ({} x {} x {} x {}) would have 2^31 or "
-                                          "more elements; use XPAD=0",
-                                          what, p.n, p.c, pp.h, pp.w));
-      }
       cl::Buffer& padded = ctx.scratch("conv_f16 padded X", std::size_t(p.n * p.c * pp.h * pp.w) *
                                                                  (a.f32_storage ? sizeof(float) : sizeof(std::uint16_t)));
       detail::set_args(k, name(), cl_int(p.h), cl_int(p.w), cl_int(pp.h), cl_int(pp.w), cl_int(p.pad_top),
