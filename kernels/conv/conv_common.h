@@ -73,7 +73,7 @@ typedef VEC(float, VW) floatv;
 #define EPI_RELU 4        // then max(y, 0), NaN kept
 #define EPI_CLIP 8        // then min(max(y, lo), hi), NaN kept
 
-// The epilogue on one output value of channel k at Y index o.
+// The epilogue on one output value of channel k at Y index o (STORE_OUT's partial vectors with a residual).
 float conv_epilogue(float acc, const int epi, __global const float* bias, __global const STORE_T* residual,
                     const int k, const int o, const float lo, const float hi) {
   if (epi & EPI_BIAS) acc += bias[k];
@@ -83,14 +83,25 @@ float conv_epilogue(float acc, const int epi, __global const float* bias, __glob
   return acc;
 }
 
+#ifdef CONV_STORE_F32
+#define STORE_BITS_T float   // X, W and Y's elements as bits: copied unchanged
+#else
+#define STORE_BITS_T ushort
+#endif
+
 // Writes n (1..VWIDTH) consecutive outputs of channel k from v (VWIDTH lanes) to Y at index o, through the
-// epilogue (conv_epilogue's operations in its order): on a whole vector in vector form, the residual loaded as one
-// vector, else element by element. The whole vector must not go through a private array as the partial one does:
-// PoCL 3.1 (LLVM 15, AVX-512) then stored the first lanes of the vector from the accumulator register, without
-// their epilogue (2- and 4-wide vectors in work-groups of 1-2 items; found by conv_test's VW=2 and 4 sets).
+// epilogue (conv_epilogue's operations in its order). A whole vector: in vector form, the residual loaded as one
+// vector. A partial one (a row's last) without a residual: the same vector epilogue, converted as a whole vector
+// into a private array whose first n values are copied to Y as bits (PoCL converts a vector of halves in one
+// instruction and a single value in a software routine, which made the element-by-element path half of a small
+// depthwise layer's time). A partial one with a residual: element by element (reading the residual into a
+// private array for a vector conversion made PoCL 3.1 emit an aligned load for the whole vectors' unaligned
+// residual: a segfault). The accumulator itself never goes through a private array on the vector paths: PoCL 3.1
+// (LLVM 15, AVX-512) then stored the first lanes of the vector from the accumulator register, without their
+// epilogue (2- and 4-wide vectors in work-groups of 1-2 items; found by conv_test's VW=2 and 4 sets).
 #define STORE_OUT(VWIDTH, v, n, epi, bias, residual, k, o, lo, hi, Y)                                 \
   {                                                                                                  \
-    if ((n) == VWIDTH) {                                                                             \
+    if ((n) == VWIDTH || !((epi) & EPI_RESIDUAL)) {                                                  \
       VEC(float, VWIDTH) y_ = (v);                                                                   \
       if ((epi) & EPI_BIAS) y_ += (bias)[k];                                                         \
       if ((epi) & EPI_RESIDUAL) y_ += LDV(VWIDTH)(0, (residual) + (o));                              \
@@ -99,7 +110,13 @@ float conv_epilogue(float acc, const int epi, __global const float* bias, __glob
         y_ = select(y_, (VEC(float, VWIDTH))(lo), y_ < (VEC(float, VWIDTH))(lo));                    \
         y_ = select(y_, (VEC(float, VWIDTH))(hi), y_ > (VEC(float, VWIDTH))(hi));                    \
       }                                                                                              \
-      STV(VWIDTH)(y_, 0, (Y) + (o));                                                                 \
+      if ((n) == VWIDTH) {                                                                           \
+        STV(VWIDTH)(y_, 0, (Y) + (o));                                                               \
+      } else {                                                                                       \
+        STORE_BITS_T ob_[VWIDTH];                                                                    \
+        STV(VWIDTH)(y_, 0, (STORE_T*)ob_);                                                           \
+        for (int i_ = 0; i_ < (n); ++i_) ((__global STORE_BITS_T*)(Y))[(o) + i_] = ob_[i_];          \
+      }                                                                                              \
     } else {                                                                                         \
       float out_[VWIDTH];                                                                            \
       VSTORE(VWIDTH)(v, 0, out_);                                                                    \

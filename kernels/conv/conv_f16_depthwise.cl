@@ -5,7 +5,16 @@
 // oy0 .. oy0 + RPT - 1 of image n, y = n * ceil(OH / RPT) + oy0 / RPT, output channel k = z, which reads input
 // channel k / M. Work-groups are LX x LY x 1 items.
 // Tunables: VW (8-16 for PoCL's SIMD, 1 on GCN), RPT, LX, LY, and the staging passes WPACK and XPAD
-// (kernels/conv/conv_staging.h; packed with one channel per block, the weights keep W's layout, as floats).
+// (kernels/conv/conv_staging.h; packed with one channel per block, the weights keep W's layout, as floats), or
+// LTILE=1 instead of XPAD: the work-group copies its zero-padded input window into local memory itself (below).
+//
+// LTILE=1: a work-group of LX x LY items computes LY * RPT output rows x LX * VW output columns of one channel:
+// group (x, y, k), y = n * ceil(OH / (LY RPT)) + row block; item (lx, ly) owns columns ox0 = x LX VW + lx VW ..
+// of rows oy0 + ly RPT .. + RPT - 1. The group first copies the window those outputs read, zeros for the padding,
+// into a local tile of TR x TC floats (converted once, interior runs 16 at a time), then every item reads whole
+// vectors from the tile: no edge tests, and no padded copy of X written to and read back from
+// global memory (the XPAD pass, which on PoCL moved as many bytes as the convolution). Local memory: TR x TC
+// floats; larger tiles than 32 KiB are not used (src/ops/conv/conv_list.cpp, staged_params).
 // R * S multiply-adds per output and per input read: bound by memory on every device, so half storage halves its
 // time on the RX 580 (the cost model's byte count), and nothing else here is worth more there. On PoCL the
 // edges' element-by-element loads and the weights' software conversions cost more than the bytes: XPAD, WPACK.
@@ -21,8 +30,98 @@
 #define RPT 1         // output rows per work-item: neighbouring rows share input rows (with XPAD, loads and weights)
 #endif
 
+#ifndef LTILE
+#define LTILE 0       // 1: the input window staged in local memory by the work-group (no XPAD pass)
+#endif
+
 #define KPT 1         // the packed weights' block: one output channel
 #include "conv/conv_staging.h"
+
+#if LTILE
+#define TR ((LY * RPT - 1) * SU + (R - 1) * DH + 1)   // input rows of the tile
+#define TC (LX * VW * SV + (S - 1) * DW)               // input columns: every vector load_padded reads, whole
+#define ITEMS (LX * LY)
+
+// dst[0 .. n) = src[0 .. n) as floats (n >= 0): vector loads of 16, then 8 and 4, and the last 1-3 as the run's
+// last 4 again where it has 4 (PoCL converts a vector of 4 or more halves in one instruction, 1 or 2 of them in a
+// software routine).
+void copy_run(__local float* dst, __global const STORE_T* src, const int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) vstore16(LDV(16)(0, src + i), 0, dst + i);
+  if (i + 8 <= n) { vstore8(LDV(8)(0, src + i), 0, dst + i); i += 8; }
+  if (i + 4 <= n) { vstore4(LDV(4)(0, src + i), 0, dst + i); i += 4; }
+  if (i < n) {
+    if (n >= 4) {
+      vstore4(LDV(4)(0, src + n - 4), 0, dst + n - 4);
+    } else {
+      for (; i < n; ++i) dst[i] = LD(i, src);
+    }
+  }
+}
+
+__kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
+void conv_f16_depthwise(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
+                        const int PT, const int PL, const int G, __global const STORE_T* restrict X,
+                        __global const WEIGHT_T* restrict Wt, __global const float* restrict bias,
+                        __global const STORE_T* restrict residual, const int epi, const float lo, const float hi,
+                        __global STORE_T* restrict Y) {
+  __local float tile[TR * TC];
+  const int lx = get_local_id(0), ly = get_local_id(1);
+  const int k = get_group_id(2);
+  const int blocks = (OH + LY * RPT - 1) / (LY * RPT);   // row blocks per image: a group never spans two images
+  const int n = get_group_id(1) / blocks;
+  const int oyt = (get_group_id(1) - n * blocks) * LY * RPT;   // the tile's first output row
+  const int oxt = get_group_id(0) * LX * VW;                   // and column
+  const int iyt = oyt * SU - PT, ixt = oxt * SV - PL;          // the input at tile (0, 0)
+  const int c = k / (K / G);
+  __global const STORE_T* xc = X + (n * C + c) * H * W;
+
+  // Stage: one tile row per item at a time; columns [lo_c, hi_c) of the row lie inside X.
+  const int lo_c = clamp(-ixt, 0, TC), hi_c = clamp(W - ixt, lo_c, TC);
+  for (int tr = ly * LX + lx; tr < TR; tr += ITEMS) {
+    __local float* dst = tile + tr * TC;
+    const int iy = iyt + tr;
+    if (iy < 0 || iy >= H) {
+      for (int i = 0; i < TC; ++i) dst[i] = 0.0f;
+    } else {
+      for (int i = 0; i < lo_c; ++i) dst[i] = 0.0f;
+      copy_run(dst + lo_c, xc + iy * W + ixt + lo_c, hi_c - lo_c);
+      for (int i = hi_c; i < TC; ++i) dst[i] = 0.0f;
+    }
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  __global const WEIGHT_T* wk = Wt + k * (R * S);
+  float wts[R * S];
+#pragma unroll
+  for (int i = 0; i < R * S; ++i) wts[i] = WEIGHT_AT(wk, i);
+  floatv acc[RPT];
+#pragma unroll
+  for (int q = 0; q < RPT; ++q) acc[q] = (floatv)(0.0f);
+#pragma unroll
+  for (int q = 0; q < RPT; ++q) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+      for (int s = 0; s < S; ++s) {
+        acc[q] = MULADD((floatv)(wts[r * S + s]),
+                        load_local(tile + ((ly * RPT + q) * SU + r * DH) * TC, lx * VW * SV + s * DW), acc[q]);
+      }
+    }
+  }
+  const int ox0 = oxt + lx * VW;
+  if (ox0 >= OW) return;   // past the barrier: leaving is safe now
+#pragma unroll
+  for (int q = 0; q < RPT; ++q) {
+    const int oy = oyt + ly * RPT + q;
+    if (oy < OH) {
+      const int o = ((n * K + k) * OH + oy) * OW + ox0;
+      STORE_OUT(VW, acc[q], min(VW, OW - ox0), epi, bias, residual, k, o, lo, hi, Y)
+    }
+  }
+}
+
+#else
 
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1)))
 void conv_f16_depthwise(const int N, const int C, const int H, const int W, const int K, const int OH, const int OW,
@@ -78,3 +177,5 @@ void conv_f16_depthwise(const int N, const int C, const int H, const int W, cons
     }
   }
 }
+
+#endif

@@ -44,9 +44,13 @@ void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const 
   floatv acc[KPT];
 #pragma unroll
   for (int j = 0; j < KPT; ++j) acc[j] = (floatv)(0.0f);
+  // A partial last vector (P not a multiple of VW) is still loaded whole while the vector ends inside X: its lanes
+  // past P read the next channel's pixels, which only feed outputs that are never stored. Only the rows whose
+  // vector would pass X's end are read element by element (PoCL's scalar vload_half is a software routine, which
+  // made that one item in seven of a 7x7 layer its slowest by far).
   for (int c = 0; c < Cg; ++c) {
     floatv xv;
-    if (count == VW) {
+    if (count == VW || (n * C + g * Cg + c) * P + p0 + VW <= N * C * P) {
       xv = LDV(VW)(0, xg + c * P);
     } else {
       float v[VW];
@@ -56,7 +60,7 @@ void conv_f16_gemm1x1(const int N, const int C, const int H, const int W, const 
 #pragma unroll
     for (int j = 0; j < KPT; ++j) {
 #if WPACK
-      const float wv = PACKED_WEIGHT(wb, j, c);
+      const float wv = PACKED_WEIGHT(wb, j, c, Cg);
 #else
       const float wv = k0 + j < Kg ? LD(j * Cg + c, wg) : 0.0f;
 #endif

@@ -69,7 +69,7 @@ void conv_f16_igemm(const int N, const int C, const int H, const int W, const in
 #pragma unroll
         for (int j = 0; j < KPT; ++j) {
 #if WPACK
-          const float wv = PACKED_WEIGHT(wb, j, wi);
+          const float wv = PACKED_WEIGHT(wb, j, wi, wstride);
 #else
           const float wv = k0 + j < Kg ? LD(j * wstride + wi, wg) : 0.0f;
 #endif

@@ -1,8 +1,8 @@
 // Per-call staging passes of the GEMM-like FP16 convolutions (conv_f16_igemm, conv_f16_gemm1x1, conv_f16_depthwise),
 // each a tunable, both off by default (GCN's): their kernels and what the main kernel reads instead of X and W.
-//   WPACK=1: W copied to fp32, packed [group][block of KPT output channels][c r s][KPT] and zero past the group's
-//     channels, so that an item's KPT weights of one tap are KPT consecutive floats and its channel loop has no
-//     edge test. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
+//   WPACK=1: W converted to fp32, [group][block of KPT output channels][KPT][c r s], rows of W's own layout
+//     padded with zero rows past the group's last channel to whole blocks, so that an item's block is one slab and
+//     its channel loop has no edge test; the pass is a straight vector conversion. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
 //     weight, which left a 1x1 layer at a twentieth of the CPU's fp32 rate); GCN converts in one instruction and
 //     would only pay the pass and twice the weight bytes.
 //   XPAD=1: X copied (bits unchanged) into zero-padded planes (size below) per image and channel,
@@ -28,12 +28,12 @@
 #endif
 
 // The weights' element type, and (WPACK=1) the weight of output channel j of an item's block wb for tap crs (its
-// flat index in c x R x S); with WPACK=0 the kernels index W's own layout and test the group's last channel
+// flat index in c x R x S, CRS taps per channel); with WPACK=0 the kernels index W's own layout and test the group's last channel
 // themselves.
 // WEIGHT_AT(p, i): element i of a WEIGHT_T array as a float.
 #if WPACK
 #define WEIGHT_T float
-#define PACKED_WEIGHT(wb, j, crs) ((wb)[(crs) * KPT + (j)])
+#define PACKED_WEIGHT(wb, j, crs, CRS) ((wb)[(j) * (CRS) + (crs)])
 #define WEIGHT_AT(p, i) ((p)[i])
 #else
 #define WEIGHT_T STORE_T
@@ -44,18 +44,13 @@
 // (OH' - 1) SU + (R - 1) DH + 1, OH' = OH rounded up to the kernel's rows per item (RPT, depthwise; 1 elsewhere);
 // columns up to the last column a whole vector of the last output vector reads, SV VW of them at stride SV > 1.
 
-// The bits of X, W and Y: half storage copied as ushort, unchanged (a round trip through float would quieten
-// signalling NaNs); float with CONV_STORE_F32.
-#ifdef CONV_STORE_F32
-#define STORE_BITS_T float
-#else
-#define STORE_BITS_T ushort
-#endif
+// STORE_BITS_T (conv_common.h): the pad pass copies X's bits unchanged (a round trip through float would quieten
+// signalling NaNs).
 
-// Wf[((g * blocks + b) * CRS + crs) * KPT + j] = W[(g * Kg + b * KPT + j) * CRS + crs] as float, 0 where
-// b * KPT + j >= Kg. Item (x, y): taps crs = 16 x .. 16 x + 15 of padded channel y = (g * blocks + b) * KPT + j,
-// read as one vector (a vector vload_half is one conversion instruction where the scalar one is a software
-// routine: PoCL) and written KPT floats apart; any work-group shape.
+// Wf[((g * blocks + b) * KPT + j) * CRS + crs] = W[(g * Kg + b * KPT + j) * CRS + crs] as float, 0 where
+// b * KPT + j >= Kg. Item (x, y): taps crs = 16 x .. 16 x + 15 of padded channel row y = (g * blocks + b) * KPT + j,
+// read as one vector and written as one (a vector vload_half is one conversion instruction where the scalar one is
+// a software routine: PoCL); the row's last partial chunk element by element. Any work-group shape.
 #define PACK_TAPS 16
 __kernel void conv_f16_pack_weights(const int Kg, const int CRS, const int G, __global const STORE_T* restrict Wt,
                                     __global float* restrict Wf) {
@@ -63,32 +58,17 @@ __kernel void conv_f16_pack_weights(const int Kg, const int CRS, const int G, __
   const int y = get_global_id(1);
   const int blocks = (Kg + KPT - 1) / KPT;
   if (crs0 >= CRS || y >= G * blocks * KPT) return;
-  const int gb = y / KPT, j = y - gb * KPT;
-  const int g = gb / blocks;
-  const int k = (gb - g * blocks) * KPT + j;   // channel within the group
-  __global float* out = Wf + gb * CRS * KPT + j;
+  const int g = y / (blocks * KPT);
+  const int k = y - g * blocks * KPT;   // channel within the group, padded to whole blocks
+  __global float* out = Wf + y * CRS;
   __global const STORE_T* in = Wt + (g * Kg + k) * CRS;
-  if (k < Kg && crs0 + PACK_TAPS <= CRS) {
-    const float16 v = LDV(16)(0, in + crs0);
-    out[(crs0 + 0) * KPT] = v.s0;
-    out[(crs0 + 1) * KPT] = v.s1;
-    out[(crs0 + 2) * KPT] = v.s2;
-    out[(crs0 + 3) * KPT] = v.s3;
-    out[(crs0 + 4) * KPT] = v.s4;
-    out[(crs0 + 5) * KPT] = v.s5;
-    out[(crs0 + 6) * KPT] = v.s6;
-    out[(crs0 + 7) * KPT] = v.s7;
-    out[(crs0 + 8) * KPT] = v.s8;
-    out[(crs0 + 9) * KPT] = v.s9;
-    out[(crs0 + 10) * KPT] = v.sa;
-    out[(crs0 + 11) * KPT] = v.sb;
-    out[(crs0 + 12) * KPT] = v.sc;
-    out[(crs0 + 13) * KPT] = v.sd;
-    out[(crs0 + 14) * KPT] = v.se;
-    out[(crs0 + 15) * KPT] = v.sf;
-  } else {
+  if (k >= Kg) {
     const int end = min(crs0 + PACK_TAPS, CRS);
-    for (int crs = crs0; crs < end; ++crs) out[crs * KPT] = k < Kg ? LD(crs, in) : 0.0f;
+    for (int crs = crs0; crs < end; ++crs) out[crs] = 0.0f;
+  } else if (crs0 + PACK_TAPS <= CRS) {
+    vstore16(LDV(16)(0, in + crs0), 0, out + crs0);
+  } else {
+    for (int crs = crs0; crs < CRS; ++crs) out[crs] = LD(crs, in);
   }
 }
 
@@ -106,25 +86,32 @@ __kernel void conv_f16_pad_input(const int H, const int W, const int Hp, const i
   Xp[(plane * Hp + py) * Wp + px] = inside ? X[(plane * H + iy) * W + ix] : (STORE_BITS_T)0;
 }
 
-// VW inputs of one padded row at columns ix, ix + SV, ...: whole vectors, no bounds tests (XPAD=1 only). At
-// SV = 2 two vectors' even lanes (a shuffle), at SV > 2 element by element.
-floatv load_padded(__global const STORE_T* xrow, const int ix) {
+// VW inputs of one padded row at columns ix, ix + SV, ...: whole vectors, no bounds tests (XPAD=1: the padded copy
+// in global memory; load_local: a tile in local memory, conv_f16_depthwise's LTILE=1). At SV = 2 two vectors' even
+// lanes (a shuffle), at SV > 2 element by element.
+// LV(n): the n-wide vector load, LS(off, p) the scalar one, for the row's element type.
 #if SV == 1 || VW == 1
-  return LDV(VW)(0, xrow + ix);
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix) return LV(VW)(0, (xrow) + (ix));
 #elif SV == 2 && VW == 16
-  return shuffle2(LDV(16)(0, xrow + ix), LDV(16)(0, xrow + ix + 16),
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix)                                        \
+  return shuffle2(LV(16)(0, (xrow) + (ix)), LV(16)(0, (xrow) + (ix) + 16),        \
                   (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
 #elif SV == 2 && VW == 8
-  return shuffle(LDV(16)(0, xrow + ix), (uint8)(0, 2, 4, 6, 8, 10, 12, 14));
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix) return shuffle(LV(16)(0, (xrow) + (ix)), (uint8)(0, 2, 4, 6, 8, 10, 12, 14));
 #elif SV == 2 && VW == 4
-  return shuffle(LDV(8)(0, xrow + ix), (uint4)(0, 2, 4, 6));
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix) return shuffle(LV(8)(0, (xrow) + (ix)), (uint4)(0, 2, 4, 6));
 #elif SV == 2 && VW == 2
-  return LDV(4)(0, xrow + ix).even;
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix) return LV(4)(0, (xrow) + (ix)).even;
 #else
-  float v[VW];
-  for (int i = 0; i < VW; ++i) v[i] = LD(ix + i * SV, xrow);
+#define LOAD_PADDED_BODY(LV, LS, xrow, ix)                        \
+  float v[VW];                                                    \
+  for (int i = 0; i < VW; ++i) v[i] = LS((ix) + i * SV, (xrow));  \
   return VLOAD(VW)(0, v);
 #endif
-}
+#define LOCAL_LD(off, p) ((p)[off])
+floatv load_padded(__global const STORE_T* xrow, const int ix) { LOAD_PADDED_BODY(LDV, LD, xrow, ix) }
+// The same from a row of floats in local memory.
+floatv load_local(__local const float* xrow, const int ix) { LOAD_PADDED_BODY(VLOAD, LOCAL_LD, xrow, ix) }
+
 
 #endif

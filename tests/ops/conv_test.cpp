@@ -105,6 +105,7 @@ void check(Context& ctx, const std::string& impl, const ConvProblem& p, const op
 
 // Params beyond the defaults: GCN shapes (a lane per column, 64-item work-groups), CPU vector shapes, channel blocks
 // that do not divide K (3, 5), work-groups taller than wide, the staging passes (WPACK, XPAD) alone and together,
+// depthwise's local tile (LTILE) at every vector width,
 // with every vector width the strided loads treat apart (1, 2, 4, 8, 16), and 2- and 4-wide vectors in work-groups
 // of 1-2 items (where PoCL once dropped the epilogue from some lanes: kernels/conv/conv_common.h, STORE_OUT).
 std::vector<ops::Params> param_sets(const std::string& impl) {
@@ -119,15 +120,17 @@ std::vector<ops::Params> param_sets(const std::string& impl) {
     s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4 WPACK=1", "VW=8 KPT=8 LX=32", "VW=4 KPT=16 LX=2 WPACK=1",
          "VW=2 KPT=8 LX=1"};
   } else if (impl == "conv_f16_depthwise") {
-    s = {"VW=1 LX=64 LY=1", "VW=16 LX=2 LY=4 RPT=4 XPAD=1 WPACK=1", "VW=4 LX=1 LY=2 RPT=3 XPAD=1",
-         "VW=4 LX=2 LY=4 RPT=3", "VW=8 LX=4 LY=2 XPAD=1", "VW=2 LX=16 LY=1 RPT=8 WPACK=1"};
+    s = {"VW=1 LX=64 LY=1", "VW=16 LX=2 LY=4 RPT=4 XPAD=1 WPACK=1", "VW=2 LX=4 LY=4 RPT=3 LTILE=1",
+         "VW=4 LX=1 LY=2 RPT=3 XPAD=1", "VW=4 LX=2 LY=4 RPT=3", "VW=8 LX=4 LY=2 XPAD=1",
+         "VW=2 LX=16 LY=1 RPT=8 WPACK=1", "VW=8 LX=2 LY=2 RPT=4 LTILE=1 WPACK=1", "VW=16 LX=1 LY=1 RPT=8 LTILE=1",
+         "VW=1 LX=64 LY=1 RPT=2 LTILE=1", "VW=4 LX=1 LY=2 RPT=1 LTILE=1"};
   } else {
     s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4", "VW=4 KPT=8 LX=16"};
   }
   // oclgrind: a GCN shape and a CPU vector shape per Impl, and for the staged Impls a second CPU shape (the
-  // stride-2 loads differ by vector width).
+  // stride-2 loads differ by vector width); for depthwise also its local tile, staged by 16 items (races).
   if (testing::small_mode()) {
-    s.resize(impl == "conv_f16_igemm" || impl == "conv_f16_depthwise" ? 3 : 2);
+    s.resize(impl == "conv_f16_igemm" ? 3 : impl == "conv_f16_depthwise" ? 4 : 2);
   }
   std::vector<ops::Params> out;
   for (const auto& t : s) out.push_back(ops::Params::parse(t));

@@ -21,12 +21,17 @@ class ConvF16Depthwise final : public ConvImpl {
         {"RPT", {1, 2, 4, 8}, 1, "output rows per work-item (with XPAD, neighbouring rows share loads and weights)"},
     }};
     for (auto& def : staging_params(true)) space.params.push_back(std::move(def));
+    space.params.push_back({"LTILE", {0, 1}, 0,
+                            "1: each work-group stages its zero-padded input window in local memory (instead of XPAD)"});
     return space;
   }
 
   std::string check_params(const Params& p, const DeviceInfo& device) const override {
     if (auto why = check_vector_params(p); !why.empty()) return why;
     if (const int rpt = p.get("RPT"); rpt < 1 || rpt > 8) return fmt::format("RPT={} is outside 1..8", rpt);
+    if (p.find("LTILE").value_or(0) != 0 && p.find("XPAD").value_or(0) != 0) {
+      return "LTILE=1 stages the padded window itself: XPAD must be 0";
+    }
     return check_work_group(p.get("LX"), p.get("LY"), device);
   }
 
@@ -46,8 +51,15 @@ class ConvF16Depthwise final : public ConvImpl {
     s.dims = 3;
     s.local = {lx, ly, 1};
     const std::size_t rpt = std::size_t(params.get("RPT"));
-    s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx),
-                round_up(std::size_t(p.n) * ((std::size_t(p.out_h()) + rpt - 1) / rpt), ly), std::size_t(p.k)};
+    if (staged_params(p, params).find("LTILE").value_or(0) != 0) {
+      // Whole tiles of LX VW columns x LY RPT rows, per image (kernels/conv/conv_f16_depthwise.cl, LTILE).
+      const std::size_t tiles_x = (std::size_t(p.out_w()) + lx * vw - 1) / (lx * vw);
+      const std::size_t tiles_y = (std::size_t(p.out_h()) + ly * rpt - 1) / (ly * rpt);
+      s.global = {tiles_x * lx, std::size_t(p.n) * tiles_y * ly, std::size_t(p.k)};
+    } else {
+      s.global = {round_up((std::size_t(p.out_w()) + vw - 1) / vw, lx),
+                  round_up(std::size_t(p.n) * ((std::size_t(p.out_h()) + rpt - 1) / rpt), ly), std::size_t(p.k)};
+    }
     std::vector<LaunchShape> all = staging_shapes(p, params);
     all.push_back(s);
     return all;

@@ -67,6 +67,20 @@ constexpr std::size_t kStagingItems = 64;   // work-group size of the staging pa
 // The padded copy of X and the packed weights are indexed with 32-bit ints in the kernels.
 constexpr double kIndexLimit = 2147483647.0;
 
+// conv_f16_depthwise's LTILE=1 tile (kernels/conv/conv_f16_depthwise.cl: TR x TC inputs), in bytes at fp32 storage
+// (the larger).
+double local_tile_bytes(const ConvProblem& p, const Params& params) {
+  const double lx = double(params.get("LX")), ly = double(params.get("LY")), vw = double(params.get("VW"));
+  const double rpt = double(params.find("RPT").value_or(1));
+  const double rows = (ly * rpt - 1) * double(p.stride_h) + double(p.r - 1) * double(p.dilation_h) + 1;
+  const double cols = lx * vw * double(p.stride_w) + double(p.s - 1) * double(p.dilation_w);
+  return rows * cols * 4.0;
+}
+
+// OpenCL 1.2 guarantees every device 32 KiB of local memory (GCN has 64 KiB per CU): a tile within it builds
+// everywhere.
+constexpr double kLocalTileLimit = 32768.0;
+
 }  // namespace
 
 std::vector<ParamDef> ConvImpl::staging_params(bool with_input_padding) {
@@ -80,6 +94,8 @@ std::vector<ParamDef> ConvImpl::staging_params(bool with_input_padding) {
 
 Params ConvImpl::staged_params(const ConvProblem& p, const Params& params) {
   Params staged = params;
+  // An input window too large for local memory (wide dilations or strides) is read from X instead.
+  if (param_on(params, "LTILE") && local_tile_bytes(p, params) > kLocalTileLimit) staged.set("LTILE", 0);
   if (param_on(params, "WPACK") && double(packed_weight_elements(p, params)) >= kIndexLimit) staged.set("WPACK", 0);
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
