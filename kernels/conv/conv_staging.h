@@ -1,5 +1,6 @@
 // Per-call staging passes of the GEMM-like FP16 convolutions (conv_f16_igemm, conv_f16_gemm1x1, conv_f16_depthwise),
-// each a tunable, both off by default (GCN's): their kernels and what the main kernel reads instead of X and W.
+// each a tunable, all off by default (GCN's): their kernels and what the main kernel reads instead of X and W
+// (and XSUB=1, conv_f16_gemm1x1's: a strided 1x1 layer's used inputs copied into contiguous planes).
 //   WPACK=1: W converted to fp32, [group][block of KPT output channels][KPT][c r s], rows of W's own layout
 //     padded with zero rows past the group's last channel to whole blocks, so that an item's block is one slab and
 //     its channel loop has no edge test; the pass is a straight vector conversion. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
@@ -84,6 +85,17 @@ __kernel void conv_f16_pad_input(const int H, const int W, const int Hp, const i
   const int iy = py - PT, ix = px - PL;
   const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
   Xp[(plane * Hp + py) * Wp + px] = inside ? X[(plane * H + iy) * W + ix] : (STORE_BITS_T)0;
+}
+
+// Xs[plane][oy][ox] = X[plane][oy SU][ox SV] (conv_f16_gemm1x1's XSUB=1: a strided 1x1 layer's used inputs,
+// contiguous). Item (ox, oy, plane); any work-group shape.
+__kernel void conv_f16_subsample_input(const int H, const int W, const int OH, const int OW, const int planes,
+                                       __global const STORE_BITS_T* restrict X, __global STORE_BITS_T* restrict Xs) {
+  const int ox = get_global_id(0);
+  const int oy = get_global_id(1);
+  const int plane = get_global_id(2);
+  if (ox >= OW || oy >= OH || plane >= planes) return;
+  Xs[(plane * OH + oy) * OW + ox] = X[(plane * H + oy * SU) * W + ox * SV];
 }
 
 // VW inputs of one padded row at columns ix, ix + SV, ...: whole vectors, no bounds tests (XPAD=1: the padded copy

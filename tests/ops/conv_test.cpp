@@ -105,7 +105,7 @@ void check(Context& ctx, const std::string& impl, const ConvProblem& p, const op
 
 // Params beyond the defaults: GCN shapes (a lane per column, 64-item work-groups), CPU vector shapes, channel blocks
 // that do not divide K (3, 5), work-groups taller than wide, the staging passes (WPACK, XPAD) alone and together,
-// depthwise's local tile (LTILE) at every vector width,
+// depthwise's local tile (LTILE) at every vector width, gemm1x1's strided layers gathered and subsampled (XSUB),
 // with every vector width the strided loads treat apart (1, 2, 4, 8, 16), and 2- and 4-wide vectors in work-groups
 // of 1-2 items (where PoCL once dropped the epilogue from some lanes: kernels/conv/conv_common.h, STORE_OUT).
 std::vector<ops::Params> param_sets(const std::string& impl) {
@@ -117,8 +117,8 @@ std::vector<ops::Params> param_sets(const std::string& impl) {
   } else if (impl == "conv_f16_direct") {
     s = {"VW=1 KPT=4 LX=16 LY=4", "VW=4 KPT=5 LX=8 LY=2", "VW=2 KPT=2 LX=32 LY=8", "VW=16 KPT=8 LX=2 LY=1"};
   } else if (impl == "conv_f16_gemm1x1") {
-    s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4 WPACK=1", "VW=8 KPT=8 LX=32", "VW=4 KPT=16 LX=2 WPACK=1",
-         "VW=2 KPT=8 LX=1"};
+    s = {"VW=1 KPT=4 LX=64", "VW=16 KPT=3 LX=4 WPACK=1 XSUB=1", "VW=8 KPT=8 LX=32", "VW=4 KPT=16 LX=2 WPACK=1",
+         "VW=2 KPT=8 LX=1", "VW=8 KPT=5 LX=2 XSUB=1"};
   } else if (impl == "conv_f16_depthwise") {
     s = {"VW=1 LX=64 LY=1", "VW=16 LX=2 LY=4 RPT=4 XPAD=1 WPACK=1", "VW=2 LX=4 LY=4 RPT=3 LTILE=1",
          "VW=4 LX=1 LY=2 RPT=3 XPAD=1", "VW=4 LX=2 LY=4 RPT=3", "VW=8 LX=4 LY=2 XPAD=1",
@@ -260,13 +260,13 @@ TEST(ConvChoice, SpecialisedImplsTakeTheirLayers) {
     EXPECT_EQ(chosen("conv_f16:n1c512h7w7k512r3s3p1u1", t), "conv_f16_winograd");
     EXPECT_EQ(chosen("conv_f16:n1c144h56w56k144r3s3p1u2g144", t), "conv_f16_depthwise");
     EXPECT_EQ(chosen("conv_f16:n1c96h56w56k24r1s1p0u1", t), "conv_f16_gemm1x1");
+    EXPECT_EQ(chosen("conv_f16:n1c64h56w56k128r1s1p0u2", t), "conv_f16_gemm1x1");   // strided 1x1 too
   }
   // Few channels: Winograd's transforms would cost more than the multiplies they save.
   EXPECT_NE(chosen("conv_f16:n1c3h32w32k8r3s3p1u1", DeviceType::gpu), "conv_f16_winograd");
   EXPECT_NE(chosen("conv_f16:n1c3h32w32k8r3s3p1u1", DeviceType::gpu), "conv_f16_winograd4");
   EXPECT_EQ(chosen("conv_f16:n1c3h224w224k64r7s7p3u2", DeviceType::gpu), "conv_f16_direct");
   EXPECT_EQ(chosen("conv_f16:n1c3h224w224k64r7s7p3u2", DeviceType::cpu), "conv_f16_igemm");
-  EXPECT_EQ(chosen("conv_f16:n1c64h56w56k128r1s1p0u2", DeviceType::cpu), "conv_f16_igemm");
 }
 
 TEST(ConvChoice, NamedImplThatCannotRunSaysWhy) {

@@ -110,6 +110,40 @@ TEST(ConvStaging, ShapesAndBytesFollowTheParams) {
   EXPECT_EQ(shapes[1].global[1], 13u);   // the padded rows
 }
 
+TEST(ConvStaging, SubsamplingOnlyWhereStrided) {
+  // 2 x 24 planes of 13 x 13 at stride 2: 7 x 7 used inputs each, written and read as halves (floats with fp32
+  // storage); before the weight packing's shape.
+  const ConvProblem strided = ConvProblem::parse("conv_f16:n2c24h13w13k40r1s1p0u2");
+  const ops::Params sub = ops::Params::parse("VW=8 KPT=4 WPACK=1 XSUB=1");
+  const auto shapes = ops::ConvImpl::staging_shapes(strided, sub);
+  ASSERT_EQ(shapes.size(), 2u);
+  EXPECT_EQ(shapes[0].kernel, "conv_f16_pack_weights");
+  EXPECT_EQ(shapes[1].kernel, "conv_f16_subsample_input");
+  EXPECT_EQ(shapes[1].global[1], 7u);
+  EXPECT_EQ(shapes[1].global[2], 48u);
+  const ops::Params sub_only = ops::Params::parse("VW=8 KPT=4 WPACK=0 XSUB=1");
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(strided, sub_only), 2.0 * 2.0 * (48 * 49));
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(strided, sub_only, true), 2.0 * 4.0 * (48 * 49));
+  // At stride 1 the pixels are contiguous already: no pass, no bytes, and the kernel is built without it.
+  const ConvProblem dense = ConvProblem::parse("conv_f16:n2c24h13w13k40r1s1p0u1");
+  EXPECT_TRUE(ops::ConvImpl::staging_shapes(dense, sub_only).empty());
+  EXPECT_EQ(ops::ConvImpl::staging_bytes(dense, sub_only), 0.0);
+  EXPECT_EQ(ops::ConvImpl::staged_params(dense, sub_only).get("XSUB"), 0);
+  EXPECT_EQ(ops::ConvImpl::staged_params(strided, sub_only).get("XSUB"), 1);
+}
+
+TEST(ConvStaging, LocalTileLargerThan32KiBIsNotUsed) {
+  // conv_f16_depthwise's LTILE: (LY RPT - 1) SU + (R - 1) DH + 1 rows x LX VW SV + (S - 1) DW columns of floats.
+  const ConvProblem p = ConvProblem::parse("conv_f16:n1c8h64w64k8r3s3p1u1g8");
+  const ops::Params small = ops::Params::parse("VW=16 LX=4 LY=2 RPT=8 LTILE=1");   // 18 x 66 x 4 bytes
+  EXPECT_EQ(ops::ConvImpl::staged_params(p, small).get("LTILE"), 1);
+  const ops::Params big = ops::Params::parse("VW=16 LX=16 LY=8 RPT=8 LTILE=1");    // 66 x 258 x 4 bytes
+  EXPECT_EQ(ops::ConvImpl::staged_params(p, big).get("LTILE"), 0);
+  // A wide dilation makes a small work-group's window large too.
+  const ConvProblem dilated = ConvProblem::parse("conv_f16:n1c8h512w512k8r3s3p40u1d40g8");
+  EXPECT_EQ(ops::ConvImpl::staged_params(dilated, small).get("LTILE"), 0);   // 96 x 144 x 4 bytes
+}
+
 TEST(ConvStaging, CopiesTooLargeToIndexAreNotMade) {
   // X has 2^27 elements, its padded copy 16 times as many (one output column per 16-wide vector): XPAD is dropped.
   const ConvProblem tall = ConvProblem::parse("conv_f16:n1c1h134217728w1k1r1s1p0u1");

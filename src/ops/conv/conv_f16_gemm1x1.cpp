@@ -1,5 +1,5 @@
-// conv_f16_gemm1x1 Impl: a 1x1, stride-1, unpadded convolution as a GEMM per image and group,
-// kernels/conv/conv_f16_gemm1x1.cl (ResNet's and MobileNetV2's pointwise layers).
+// conv_f16_gemm1x1 Impl: a 1x1 unpadded convolution (any stride) as a GEMM per image and group,
+// kernels/conv/conv_f16_gemm1x1.cl (ResNet's and MobileNetV2's pointwise layers, ResNet's stride-2 shortcuts).
 #include <fmt/format.h>
 
 #include "ops/conv/conv_impl.hpp"
@@ -21,6 +21,8 @@ class ConvF16Gemm1x1 final : public ConvImpl {
         {"LX", {1, 2, 4, 8, 16, 32, 64, 128, 256}, 64, "work-group items along the pixels"},
     }};
     for (auto& def : staging_params(false)) space.params.push_back(std::move(def));   // unpadded: no XPAD
+    space.params.push_back({"XSUB", {0, 1}, 0,
+                            "1: a strided layer's used inputs copied into contiguous planes first (whole-vector loads)"});
     return space;
   }
 
@@ -31,7 +33,6 @@ class ConvF16Gemm1x1 final : public ConvImpl {
 
   std::string applicable(const ConvProblem& p, const DeviceInfo&) const override {
     if (p.r != 1 || p.s != 1) return fmt::format("the window is {}x{}, not 1x1", p.r, p.s);
-    if (p.stride_h != 1 || p.stride_w != 1) return fmt::format("stride {}x{}: pixels are not contiguous", p.stride_h, p.stride_w);
     if (p.pad_top != 0 || p.pad_left != 0 || p.pad_bottom != 0 || p.pad_right != 0) return "padded";
     return {};
   }
@@ -44,7 +45,8 @@ class ConvF16Gemm1x1 final : public ConvImpl {
     s.kernel = "conv_f16_gemm1x1";
     s.dims = 3;
     s.local = {lx, 1, 1};
-    s.global = {round_up((std::size_t(p.h * p.w) + vw - 1) / vw, lx), std::size_t(p.n), std::size_t(p.groups) * blocks};
+    s.global = {round_up((std::size_t(p.out_h() * p.out_w()) + vw - 1) / vw, lx), std::size_t(p.n),
+                std::size_t(p.groups) * blocks};
     std::vector<LaunchShape> all = staging_shapes(p, params);
     all.push_back(s);
     return all;

@@ -54,10 +54,11 @@ class ConvImpl : public ImplBase {
   // with 32-bit ints; the Impl's own limits are X, W and Y's), and LTILE (conv_f16_depthwise) where its local tile
   // would pass 32 KiB: what launch_single builds and runs.
   static Params staged_params(const ConvProblem& problem, const Params& params);
-  // The staging passes' shapes, for shapes(): the weight packing (WPACK=1) then the input padding (XPAD=1).
+  // The staging passes' shapes, for shapes(): the weight packing (WPACK=1), the subsampling of a strided 1x1
+  // layer's inputs (XSUB=1, conv_f16_gemm1x1), then the input padding (XPAD=1).
   static std::vector<LaunchShape> staging_shapes(const ConvProblem& problem, const Params& params);
-  // Their bytes beyond X, W and Y read once: the fp32 weight copy written and read instead of W (WPACK), the padded
-  // copy of X written and read instead of X (XPAD); f32_storage: X in fp32.
+  // Their bytes beyond X, W and Y read once: the fp32 weight copy written and read instead of W (WPACK), the
+  // subsampled (XSUB) or padded (XPAD) copy of X written and read instead of X; f32_storage: X in fp32.
   static double staging_bytes(const ConvProblem& problem, const Params& params, bool f32_storage = false);
   // Params' defines plus the problem's window, strides and dilations (R, S, SU, SV, DH, DW), which the kernels
   // take at compile time so that their loops unroll.
@@ -69,11 +70,10 @@ class ConvImpl : public ImplBase {
   static std::string check_vector_params(const Params& params);
   // An LX x LY work-group against the device's limits; "" when it fits.
   static std::string check_work_group(int lx, int ly, const DeviceInfo& device);
-  // Enqueues the staging passes Params ask for (WPACK=1, XPAD=1: kernels/conv/conv_staging.h; as staged_params
-  // allows them), then the one kernel
-  // of shape with the arguments every single-kernel Impl takes: (N, C, H, W, K, OH, OW, PT, PL, G, X, W, bias,
-  // residual, epilogue flags, clip_min, clip_max, Y), X and W being the staged copies where there are some (and H,
-  // W, PT, PL the padded copy's).
+  // Enqueues the staging passes Params ask for (WPACK=1, XSUB=1, XPAD=1: kernels/conv/conv_staging.h; as
+  // staged_params allows them), then the one kernel of shape with the arguments every single-kernel Impl takes:
+  // (N, C, H, W, K, OH, OW, PT, PL, G, X, W, bias, residual, epilogue flags, clip_min, clip_max, Y), X and W being
+  // the staged copies where there are some (and H, W, PT, PL the subsampled or padded copy's).
   EventList launch_single(detail::ContextImpl& context, const ConvProblem& problem, const Params& params,
                           const ConvArgs& args, const LaunchShape& shape) const;
   // WPACK and XPAD, each {0, 1}, off by default (GCN's choice), for the spaces of the Impls that stage.

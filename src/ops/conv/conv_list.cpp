@@ -73,7 +73,9 @@ double local_tile_bytes(const ConvProblem& p, const Params& params) {
   const double lx = double(params.get("LX")), ly = double(params.get("LY")), vw = double(params.get("VW"));
   const double rpt = double(params.find("RPT").value_or(1));
   const double rows = (ly * rpt - 1) * double(p.stride_h) + double(p.r - 1) * double(p.dilation_h) + 1;
-  const double cols = lx * vw * double(p.stride_w) + double(p.s - 1) * double(p.dilation_w);
+  // (At stride 2 the kernel keeps even and odd columns apart: one column more when their count is odd.)
+  const double cols =
+      lx * vw * double(p.stride_w) + double(p.s - 1) * double(p.dilation_w) + (p.stride_w == 2 ? 1.0 : 0.0);
   return rows * cols * 4.0;
 }
 
@@ -97,6 +99,8 @@ Params ConvImpl::staged_params(const ConvProblem& p, const Params& params) {
   // An input window too large for local memory (wide dilations or strides) is read from X instead.
   if (param_on(params, "LTILE") && local_tile_bytes(p, params) > kLocalTileLimit) staged.set("LTILE", 0);
   if (param_on(params, "WPACK") && double(packed_weight_elements(p, params)) >= kIndexLimit) staged.set("WPACK", 0);
+  // A stride-1 layer's pixels are contiguous already (the subsampled copy is smaller than X: no index limit).
+  if (param_on(params, "XSUB") && p.stride_h == 1 && p.stride_w == 1) staged.set("XSUB", 0);
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
     if (double(p.n * p.c) * double(pp.h) * double(pp.w) >= kIndexLimit) staged.set("XPAD", 0);
@@ -112,6 +116,11 @@ std::vector<LaunchShape> ConvImpl::staging_shapes(const ConvProblem& p, const Pa
     const std::size_t tap_chunks = std::size_t(p.c_per_group() * p.r * p.s + 15) / 16;
     const std::size_t channels = std::size_t(p.groups * pack_blocks(p, params) * pack_block(params));
     shapes.push_back({"conv_f16_pack_weights", 2, {round_up(tap_chunks, 4), round_up(channels, 16), 1}, {4, 16, 1}});
+  }
+  if (param_on(params, "XSUB")) {
+    shapes.push_back({"conv_f16_subsample_input", 3,
+                      {round_up(std::size_t(p.out_w()), kStagingItems), std::size_t(p.out_h()), std::size_t(p.n * p.c)},
+                      {kStagingItems, 1, 1}});
   }
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
@@ -130,6 +139,9 @@ double ConvImpl::staging_bytes(const ConvProblem& p, const Params& requested, bo
     // W read by the pack pass (X, W and Y's one read each are counted already), the fp32 copy written, then read
     // by the main kernel.
     bytes += 2.0 * 4.0 * double(packed_weight_elements(p, params));
+  }
+  if (param_on(params, "XSUB")) {
+    bytes += element * 2.0 * double(p.n * p.c * p.out_h() * p.out_w());   // written, then read instead of X
   }
   if (param_on(params, "XPAD")) {
     const PaddedPlane pp = padded_plane(p, params);
@@ -194,6 +206,13 @@ EventList ConvImpl::launch_single(detail::ContextImpl& ctx, const ConvProblem& p
       detail::set_args(k, name(), cl_int(p.k_per_group()), cl_int(p.c_per_group() * p.r * p.s), cl_int(p.groups),
                        a.w, packed());
       w = packed();
+    } else if (stage.kernel == "conv_f16_subsample_input") {
+      cl::Buffer& sub = ctx.scratch("conv_f16 subsampled X", std::size_t(p.n * p.c * p.out_h() * p.out_w()) *
+                                                               (a.f32_storage ? sizeof(float) : sizeof(std::uint16_t)));
+      detail::set_args(k, name(), cl_int(p.h), cl_int(p.w), cl_int(p.out_h()), cl_int(p.out_w()), cl_int(p.n * p.c),
+                       a.x, sub());
+      x = sub();
+      h = p.out_h(), width = p.out_w();
     } else {
       const PaddedPlane pp = padded_plane(p, params);
       cl::Buffer& padded = ctx.scratch("conv_f16 padded X", std::size_t(p.n * p.c * pp.h * pp.w) *
