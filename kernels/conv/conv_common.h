@@ -91,10 +91,10 @@ float conv_epilogue(float acc, const int epi, __global const float* bias, __glob
 
 // Writes n (1..VWIDTH) consecutive outputs of channel k from v (VWIDTH lanes) to Y at index o, through the
 // epilogue (conv_epilogue's operations in its order). A whole vector: in vector form, the residual loaded as one
-// vector. A partial one (a row's last) without a residual: the same vector epilogue, converted as a whole vector
-// into a private array whose first n values are copied to Y as bits (PoCL converts a vector of halves in one
-// instruction and a single value in a software routine, which made the element-by-element path half of a small
-// depthwise layer's time). A partial one with a residual: element by element (reading the residual into a
+// vector. A partial one (the last of a run of outputs) without a residual: the same vector epilogue, converted as
+// a whole vector into a private array whose first n values are copied to Y as bits (PoCL converts a vector of
+// halves in one instruction and a single value in a software routine, which made the element-by-element path half
+// of a small depthwise layer's time). A partial one with a residual: element by element (reading the residual into a
 // private array for a vector conversion made PoCL 3.1 emit an aligned load for the whole vectors' unaligned
 // residual: a segfault). The accumulator itself never goes through a private array on the vector paths: PoCL 3.1
 // (LLVM 15, AVX-512) then stored the first lanes of the vector from the accumulator register, without their

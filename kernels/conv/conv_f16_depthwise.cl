@@ -14,7 +14,7 @@
 // into a local tile of TR x TC floats (converted once, interior runs 16 at a time), then every item reads whole
 // vectors from the tile: no edge tests, and no padded copy of X written to and read back from
 // global memory (the XPAD pass, which on PoCL moved as many bytes as the convolution). Local memory: TR x TC
-// floats (one more column at stride 2); larger tiles than 32 KiB are not used (src/ops/conv/conv_list.cpp,
+// floats (2 ceil(TC / 2) columns at stride 2); larger tiles than 32 KiB are not used (src/ops/conv/conv_list.cpp,
 // staged_params).
 // R * S multiply-adds per output and per input read: bound by memory on every device, so half storage halves its
 // time on the RX 580 (the cost model's byte count), and nothing else here is worth more there. On PoCL the
@@ -70,7 +70,7 @@ float8 load_tap8(__global const half* wk, const int i) {
 
 #if LTILE
 #define TR ((LY * RPT - 1) * SU + (R - 1) * DH + 1)   // input rows of the tile
-#define TC (LX * VW * SV + (S - 1) * DW)               // input columns: every vector load_padded reads, whole
+#define TC (LX * VW * SV + (S - 1) * DW)               // input columns: all that the items' vector loads read
 #define ITEMS (LX * LY)
 // At stride 2 the tile is kept as two phases, even and odd input columns apart (PH x TR x TCP floats), so that the
 // VW inputs of a tap are VW consecutive floats of one phase: the deinterleaving is done once per input in the copy

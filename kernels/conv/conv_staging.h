@@ -12,7 +12,7 @@
 //     whose even lanes it keeps. For devices where the bounds-tested element-by-element loads of the edges cost
 //     more than a copy of X (PoCL: on small images most vectors touch an edge); on the RX 580 the copy is extra
 //     bytes, which is why it is off by default.
-// Both passes are part of the Impl's call, its time and its traffic (src/ops/conv/conv_list.cpp).
+// The passes are part of the Impl's call, its time and its traffic (src/ops/conv/conv_list.cpp).
 #ifndef ELLESMERE_CONV_STAGING_H
 #define ELLESMERE_CONV_STAGING_H
 

@@ -51,8 +51,9 @@ class ConvImpl : public ImplBase {
 
   std::vector<LaunchShape> launch_shapes(std::string_view problem, const Params& params) const override;
   // params with WPACK / XPAD turned off where the staged copy would have 2^31 or more elements (the kernels index
-  // with 32-bit ints; the Impl's own limits are X, W and Y's), and LTILE (conv_f16_depthwise) where its local tile
-  // would pass 32 KiB: what launch_single builds and runs.
+  // with 32-bit ints; the Impl's own limits are X, W and Y's), LTILE (conv_f16_depthwise) where its local tile
+  // would pass 32 KiB, and XSUB (conv_f16_gemm1x1) at stride 1, where it has nothing to do: what launch_single
+  // builds and runs.
   static Params staged_params(const ConvProblem& problem, const Params& params);
   // The staging passes' shapes, for shapes(): the weight packing (WPACK=1), the subsampling of a strided 1x1
   // layer's inputs (XSUB=1, conv_f16_gemm1x1), then the input padding (XPAD=1).

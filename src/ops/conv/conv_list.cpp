@@ -160,8 +160,11 @@ std::string ConvImpl::window_defines(const ConvProblem& p) {
                      p.dilation_w);
 }
 
+// The program launch_single builds: the staged Params' defines (a tile or copy dropped by staged_params is not
+// compiled in, so that limit checks see the kernel that runs).
 std::string ConvImpl::build_options(std::string_view problem, const Params& params) const {
-  return params.defines() + window_defines(ConvProblem::parse(problem));
+  const ConvProblem p = ConvProblem::parse(problem);
+  return staged_params(p, params).defines() + window_defines(p);
 }
 
 std::string ConvImpl::check_vector_params(const Params& p) {
