@@ -3,9 +3,10 @@
 // (and XSUB=1, conv_f16_gemm1x1's: a strided 1x1 layer's used inputs copied into contiguous planes).
 //   WPACK=1: W converted to fp32, [group][block of KPT output channels][KPT][c r s], rows of W's own layout
 //     padded with zero rows past the group's last channel to whole blocks, so that an item's block is one slab and
-//     its channel loop has no edge test; the pass is a straight vector conversion. For devices whose scalar vload_half is a software conversion (PoCL: some twenty instructions per
-//     weight, which left a 1x1 layer at a twentieth of the CPU's fp32 rate); GCN converts in one instruction and
-//     would only pay the pass and twice the weight bytes.
+//     its channel loop has no edge test; the pass is a straight vector conversion. For devices whose scalar
+//     vload_half is a software conversion (PoCL: some twenty instructions per weight, which left a 1x1 layer at a
+//     twentieth of the CPU's fp32 rate); GCN converts in one instruction and would only pay the pass and twice the
+//     weight bytes.
 //   XPAD=1: X copied (bits unchanged) into zero-padded planes (size below) per image and channel,
 //     holding every input the windows touch, padding included, and beyond the last output column up to a whole
 //     vector. The main kernel then loads every vector whole, without bounds tests, and at stride 2 as two vectors
@@ -29,8 +30,8 @@
 #endif
 
 // The weights' element type, and (WPACK=1) the weight of output channel j of an item's block wb for tap crs (its
-// flat index in c x R x S, CRS taps per channel); with WPACK=0 the kernels index W's own layout and test the group's last channel
-// themselves.
+// flat index in c x R x S, CRS taps per channel); with WPACK=0 the kernels index W's own layout and test the
+// group's last channel themselves.
 // WEIGHT_AT(p, i): element i of a WEIGHT_T array as a float.
 #if WPACK
 #define WEIGHT_T float
