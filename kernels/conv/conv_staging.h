@@ -32,14 +32,11 @@
 // The weights' element type, and (WPACK=1) the weight of output channel j of an item's block wb for tap crs (its
 // flat index in c x R x S, CRS taps per channel); with WPACK=0 the kernels index W's own layout and test the
 // group's last channel themselves.
-// WEIGHT_AT(p, i): element i of a WEIGHT_T array as a float.
 #if WPACK
 #define WEIGHT_T float
 #define PACKED_WEIGHT(wb, j, crs, CRS) ((wb)[(j) * (CRS) + (crs)])
-#define WEIGHT_AT(p, i) ((p)[i])
 #else
 #define WEIGHT_T STORE_T
-#define WEIGHT_AT(p, i) LD(i, p)
 #endif
 
 // The padded plane's size for outputs OH x OW (XPAD=1; the host computes it: src/ops/conv/conv_list.cpp): rows
