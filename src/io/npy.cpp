@@ -214,6 +214,8 @@ std::uint32_t read_le(const unsigned char* p, std::size_t bytes) {
   std::vector<std::byte> dst(src.size());
   const std::size_t n = shape.size();
   const std::size_t count = src.size() / elem_size;
+  // No elements: nothing to move, and the strides of the dimensions before a zero one could overflow int64.
+  if (count == 0) return dst;
   std::vector<std::int64_t> fortran_stride(n);
   std::int64_t stride = 1;
   for (std::size_t k = 0; k < n; ++k) {
